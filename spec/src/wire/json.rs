@@ -1,0 +1,142 @@
+//! A JSON tree that refuses duplicate member names (STD1-WIRE-8).
+//!
+//! `serde_json::Value` keeps the last of two equal names, and two parsers
+//! that keep different ones read one frame two ways. This tree keeps member
+//! order and fails on the first duplicate at any depth, so a frame has exactly
+//! one meaning or none. serde_json's nesting limit (128) still applies, so
+//! deep input fails cleanly instead of exhausting the stack.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+
+/// A parsed JSON value. Numbers are not kept: no std-1 field is numeric.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Number,
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Name of the JSON type, for diagnostics.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "boolean",
+            Json::Number => "number",
+            Json::String(_) => "string",
+            Json::Array(_) => "array",
+            Json::Object(_) => "object",
+        }
+    }
+}
+
+/// Parses one JSON text; `None` for invalid JSON, trailing data, duplicate
+/// member names, or nesting beyond serde_json's limit.
+pub fn parse(text: &str) -> Option<Json> {
+    serde_json::from_str(text).ok()
+}
+
+struct JsonVisitor;
+
+impl<'de> Visitor<'de> for JsonVisitor {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+        Ok(Json::Bool(v))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Json, E> {
+        Ok(Json::Number)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Json, E> {
+        Ok(Json::Number)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Json, E> {
+        Ok(Json::Number)
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+        Ok(Json::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Json, E> {
+        Ok(Json::String(v))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+        let mut seen = BTreeSet::new();
+        let mut members = Vec::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if !seen.insert(name.clone()) {
+                return Err(de::Error::custom("duplicate member name"));
+            }
+            let value = map.next_value()?;
+            members.push((name, value));
+        }
+        Ok(Json::Object(members))
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_are_refused_at_any_depth() {
+        // STD1-WIRE-8
+        assert!(parse(r#"{"a":1,"a":2}"#).is_none());
+        assert!(parse(r#"{"a":{"b":1,"b":1}}"#).is_none());
+        assert!(parse(r#"[{"x":[{"y":0,"y":0}]}]"#).is_none());
+        assert!(parse(r#"{"a":1,"b":2}"#).is_some());
+    }
+
+    #[test]
+    fn escaped_spellings_of_one_name_are_duplicates() {
+        // STD1-WIRE-8: "\u0061" is "a" after unescaping.
+        assert!(parse(r#"{"a":1,"\u0061":2}"#).is_none());
+    }
+
+    #[test]
+    fn deep_nesting_fails_cleanly() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&deep).is_none());
+    }
+
+    #[test]
+    fn invalid_json_is_none() {
+        for bad in ["", "{", "{}x", "{'a':1}", "\u{feff}{}", r#"{"a":"\ud800"}"#, "NaN"] {
+            assert!(parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

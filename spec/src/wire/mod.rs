@@ -1,0 +1,39 @@
+//! The wire protocol: frame types, the strict client-frame decoder and the
+//! encodings of every field (STD1-WIRE-*).
+
+mod binary;
+mod client;
+mod decode;
+pub mod json;
+mod server;
+mod timestamp;
+
+pub use binary::{Ciphertext, Iv};
+pub use client::{
+    ClientEvent, ClientFrame, CreateRoom, DeleteMessage, EditMessage, Empty, EventName, JoinRoom,
+    ReadReceipt, ResetPairing, SendMessage,
+};
+pub use decode::{DecodeError, decode_client_frame};
+pub use server::{
+    Broadcast, Done, ErrorBody, ErrorReply, ExpiryCause, Joined, Message, OkReply, ReplyBody, Sent,
+    ServerFrame,
+};
+pub use timestamp::Timestamp;
+
+/// WebSocket close codes a server uses (STD1-WIRE-3, STD1-WIRE-4, STD1-LIFE-7).
+pub mod close_code {
+    /// The room expired; the session is over.
+    pub const ROOM_EXPIRED: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// The client sent a binary frame.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// A text frame was not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// Idle or join deadline passed.
+    pub const POLICY: u16 = 1008;
+    /// A frame exceeded the size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The server failed.
+    pub const INTERNAL_ERROR: u16 = 1011;
+}

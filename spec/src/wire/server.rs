@@ -1,0 +1,172 @@
+//! Server-to-client frames: replies `{ref, ok}`, errors `{ref, error}` and
+//! broadcasts `{event, data}` (STD1-WIRE-5, STD1-WIRE-6).
+//!
+//! Servers encode these; clients and the conformance harness decode them.
+//! Decoding is strict (unknown members are refused) so that a harness notices
+//! a server that sends more than the spec allows.
+
+use serde::{Deserialize, Serialize};
+
+use super::binary::{Ciphertext, Iv};
+use super::timestamp::Timestamp;
+use crate::ids::{MessageId, Ref, RoomId, SenderHash};
+use crate::reason::{ErrorDetail, ErrorReason};
+
+/// The stored message as both parties see it (STD1-MSG-4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub id: MessageId,
+    pub sender_hash: SenderHash,
+    pub ciphertext: Ciphertext,
+    pub iv: Iv,
+    pub sent_at: Timestamp,
+    pub read_at: Option<Timestamp>,
+    pub edited: bool,
+}
+
+/// The reply to a successful `create` or `join` (STD1-JOIN-8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Joined {
+    pub room_id: RoomId,
+    pub ttl_expires_at: Timestamp,
+    pub awaiting_party: bool,
+    pub current_message: Option<Message>,
+}
+
+/// The reply to a successful `send_message` (STD1-MSG-1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sent {
+    pub message_id: MessageId,
+}
+
+/// An `ok` value with no members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Done {}
+
+/// What an `ok` reply carries, by the request it answers (STD1-WIRE-20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ReplyBody {
+    Joined(Joined),
+    Sent(Sent),
+    Done(Done),
+}
+
+/// The `error` object (STD1-WIRE-25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    pub reason: ErrorReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts_remaining: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u32>,
+}
+
+impl ErrorBody {
+    /// An error without extra members.
+    pub const fn plain(reason: ErrorReason) -> Self {
+        Self { reason, attempts_remaining: None, retry_after: None }
+    }
+
+    /// Whether the extra members are exactly those STD1-WIRE-25 requires.
+    pub fn is_well_formed(&self) -> bool {
+        match self.reason.detail() {
+            ErrorDetail::None => self.attempts_remaining.is_none() && self.retry_after.is_none(),
+            ErrorDetail::AttemptsRemaining => {
+                self.attempts_remaining.is_some_and(|n| n >= 1) && self.retry_after.is_none()
+            }
+            ErrorDetail::RetryAfter => self.retry_after.is_some_and(|s| s >= 1) && self.attempts_remaining.is_none(),
+        }
+    }
+}
+
+/// Why a room ended (STD1-LIFE-6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryCause {
+    /// A party sent `expire_room`.
+    Party,
+    /// The room's TTL passed.
+    Ttl,
+}
+
+/// Events the server pushes to sessions (STD1-WIRE-21).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Broadcast {
+    NewMessage(Message),
+    #[serde(rename_all = "snake_case")]
+    MessageRead { message_id: MessageId, read_at: Timestamp },
+    MessageEdited { message_id: MessageId, ciphertext: Ciphertext, iv: Iv },
+    MessageDeleted { message_id: MessageId },
+    CounterpartyTyping {},
+    PartyPaired {},
+    RoomExpired { cause: ExpiryCause },
+}
+
+impl Broadcast {
+    /// The wire name of the event.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::NewMessage(_) => "new_message",
+            Self::MessageRead { .. } => "message_read",
+            Self::MessageEdited { .. } => "message_edited",
+            Self::MessageDeleted { .. } => "message_deleted",
+            Self::CounterpartyTyping {} => "counterparty_typing",
+            Self::PartyPaired {} => "party_paired",
+            Self::RoomExpired { .. } => "room_expired",
+        }
+    }
+}
+
+/// A successful reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OkReply {
+    #[serde(rename = "ref")]
+    pub reference: Ref,
+    pub ok: ReplyBody,
+}
+
+/// An error reply; `ref` is `null` when the frame had no valid `ref` (STD1-WIRE-9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorReply {
+    #[serde(rename = "ref")]
+    pub reference: Option<Ref>,
+    pub error: ErrorBody,
+}
+
+/// Any frame a server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServerFrame {
+    Ok(OkReply),
+    Error(ErrorReply),
+    Broadcast(Broadcast),
+}
+
+impl ServerFrame {
+    /// The canonical JSON text: members in declaration order, no whitespace.
+    pub fn to_json(&self) -> String {
+        // Every field is a string, number, boolean, null or object of those.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Decodes a frame received from a server; `None` if it is not exactly
+    /// one of the shapes this module defines.
+    pub fn from_json(text: &str) -> Option<Self> {
+        // Refuse duplicate member names first, as servers must (STD1-WIRE-8).
+        super::json::parse(text)?;
+        let frame: Self = serde_json::from_str(text).ok()?;
+        match &frame {
+            Self::Error(e) if !e.error.is_well_formed() => None,
+            _ => Some(frame),
+        }
+    }
+}
