@@ -31,7 +31,7 @@ pub const MAX_CIPHERTEXT_BYTES: usize = 8192;
 pub const MIN_CIPHERTEXT_BYTES: usize = TAG_BYTES;
 /// Largest plaintext, in UTF-8 bytes, a client may encrypt (STD1-ENC-6).
 pub const MAX_PLAINTEXT_BYTES: usize = MAX_CIPHERTEXT_BYTES - TAG_BYTES;
-/// Character cap a client shows to its user (STD1-CLI-14).
+/// Character cap a client shows to its user (STD1-CLI-16).
 pub const MAX_PLAINTEXT_CHARS: usize = 4000;
 
 /// Shortest normalised steg number, in digits (STD1-DRV-2).
@@ -43,9 +43,9 @@ pub const MIN_PIN_CHARS: usize = 4;
 /// Longest normalised PIN, in Unicode scalar values (STD1-DRV-3).
 pub const MAX_PIN_CHARS: usize = 64;
 
-/// The 32 symbols of pairing codes: Crockford base32 (STD1-JOIN-9).
+/// The 32 symbols of pairing codes: Crockford base32 (STD1-JOIN-10).
 pub const PAIRING_ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/// Symbols in a pairing code (40 bits of entropy) (STD1-JOIN-9).
+/// Symbols in a pairing code (40 bits of entropy) (STD1-JOIN-10).
 pub const PAIRING_CODE_LEN: usize = 8;
 
 /// Path of the one WebSocket endpoint (STD1-WIRE-1).
@@ -54,16 +54,16 @@ pub const WS_PATH: &str = "/ws";
 pub const WS_SUBPROTOCOL: &str = "stelgano.std-1";
 /// Largest text frame a server accepts, in bytes (STD1-WIRE-4).
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
-/// Longest `ref` a client may send, in characters (STD1-WIRE-7).
+/// Longest `ref` a client may send, in characters (STD1-WIRE-8).
 pub const MAX_REF_CHARS: usize = 64;
 
-/// Failed attempts that lock an access record or a room's pairing gate (STD1-JOIN-14).
+/// Failed attempts that lock an access record or a room's pairing gate (STD1-JOIN-18).
 pub const LOCKOUT_ATTEMPTS: u32 = 10;
-/// How long a lock lasts (STD1-JOIN-14).
+/// How long a lock lasts (STD1-JOIN-18).
 pub const LOCKOUT_DURATION: Duration = Duration::from_secs(30 * 60);
-/// Default join/create time floor (STD1-JOIN-17).
+/// Default join/create time floor (STD1-JOIN-21).
 pub const DEFAULT_JOIN_TIME_FLOOR: Duration = Duration::from_millis(500);
-/// Lowest join/create time floor a production deployment may use (STD1-JOIN-17).
+/// Lowest join/create time floor a production deployment may use (STD1-JOIN-21).
 pub const MIN_PRODUCTION_JOIN_TIME_FLOOR: Duration = Duration::from_millis(100);
 
 /// Default lifetime of a room from its creation (STD1-LIFE-1).
@@ -84,13 +84,13 @@ pub const JOIN_DEADLINE: Duration = Duration::from_secs(60);
 pub const TYPING_MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a typing indicator stays visible without a new event (STD1-MSG-18).
 pub const TYPING_DISPLAY: Duration = Duration::from_secs(3);
-/// Continuous visibility before a client sends a read receipt (STD1-CLI-16).
+/// Continuous visibility before a client sends a read receipt (STD1-CLI-18).
 pub const READ_RECEIPT_DWELL: Duration = Duration::from_millis(500);
-/// Fraction of the message bubble that must be visible (STD1-CLI-16).
+/// Fraction of the message bubble that must be visible (STD1-CLI-18).
 pub const READ_RECEIPT_VISIBILITY: f64 = 0.8;
-/// Inactivity after which a client locks itself (STD1-CLI-9).
+/// Inactivity after which a client locks itself (STD1-CLI-10).
 pub const AUTO_LOCK_AFTER: Duration = Duration::from_secs(5 * 60);
-/// Local unlock attempts before a client erases its session (STD1-CLI-10).
+/// Local unlock attempts before a client erases its session (STD1-CLI-11).
 pub const LOCAL_UNLOCK_ATTEMPTS: u32 = 5;
-/// Remaining lifetime below which a client warns of expiry (STD1-CLI-18).
+/// Remaining lifetime below which a client warns of expiry (STD1-CLI-20).
 pub const TTL_WARNING: Duration = Duration::from_secs(24 * 60 * 60);

@@ -33,7 +33,11 @@ fn cipher(key: &EncKey) -> Aes256Gcm {
 
 /// Encrypts with an explicit IV. Reusing an IV under one key destroys GCM's
 /// security; only test vectors may call this with a fixed IV (STD1-ENC-2).
-pub fn seal_with_iv(key: &EncKey, iv: [u8; IV_BYTES], plaintext: &str) -> Result<Sealed, CryptoError> {
+pub fn seal_with_iv(
+    key: &EncKey,
+    iv: [u8; IV_BYTES],
+    plaintext: &str,
+) -> Result<Sealed, CryptoError> {
     if plaintext.len() > MAX_PLAINTEXT_BYTES {
         return Err(CryptoError::PlaintextTooLarge);
     }
@@ -66,7 +70,12 @@ mod tests {
 
     fn upstream_key() -> EncKey {
         let phone = Phone::parse("15550123456").expect("valid");
-        enc_key(&phone, &"00000000-0000-0000-0000-000000000000".parse().expect("uuid"))
+        enc_key(
+            &phone,
+            &"00000000-0000-0000-0000-000000000000"
+                .parse()
+                .expect("uuid"),
+        )
     }
 
     #[test]
@@ -74,8 +83,14 @@ mod tests {
         // STD1-ENC-1, STD1-ENC-3
         let iv: [u8; 12] = core::array::from_fn(|i| i as u8);
         let sealed = seal_with_iv(&upstream_key(), iv, "hello").expect("seal");
-        assert_eq!(hex::encode(&sealed.ciphertext), "7608b980f1dab19d0a888d06d865fdaebf1b35eee1");
-        assert_eq!(crate::b64::encode(&sealed.ciphertext), "dgi5gPHasZ0KiI0G2GX9rr8bNe7h");
+        assert_eq!(
+            hex::encode(&sealed.ciphertext),
+            "7608b980f1dab19d0a888d06d865fdaebf1b35eee1"
+        );
+        assert_eq!(
+            crate::b64::encode(&sealed.ciphertext),
+            "dgi5gPHasZ0KiI0G2GX9rr8bNe7h"
+        );
         assert_eq!(open(&upstream_key(), &sealed).as_deref(), Ok("hello"));
     }
 
@@ -95,8 +110,14 @@ mod tests {
         let key = upstream_key();
         let max = "\u{e9}".repeat(MAX_PLAINTEXT_BYTES / 2);
         let sealed = seal(&key, &max).expect("exactly at the limit");
-        assert_eq!(sealed.ciphertext.len(), crate::constants::MAX_CIPHERTEXT_BYTES);
-        assert_eq!(seal(&key, &format!("{max}x")), Err(CryptoError::PlaintextTooLarge));
+        assert_eq!(
+            sealed.ciphertext.len(),
+            crate::constants::MAX_CIPHERTEXT_BYTES
+        );
+        assert_eq!(
+            seal(&key, &format!("{max}x")),
+            Err(CryptoError::PlaintextTooLarge)
+        );
     }
 
     #[test]

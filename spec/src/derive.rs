@@ -33,7 +33,7 @@ impl Phone {
     }
 }
 
-/// Redacted: the steg number is the shared secret (STD1-SRV-12).
+/// Redacted: the steg number is the shared secret (STD1-SRV-15).
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Phone(<redacted>)")
@@ -58,7 +58,7 @@ impl Pin {
     }
 }
 
-/// Redacted: the PIN is a secret (STD1-SRV-12).
+/// Redacted: the PIN is a secret (STD1-SRV-15).
 impl fmt::Debug for Pin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Pin(<redacted>)")
@@ -81,7 +81,13 @@ pub fn room_hash(phone: &Phone) -> RoomHash {
 
 /// `access_hash = SHA-256(phone ":" pin ":" ACCESS_SALT)` (STD1-DRV-5).
 pub fn access_hash(phone: &Phone, pin: &Pin) -> AccessHash {
-    AccessHash::from_bytes(sha256_concat(&[phone.digits(), ":", pin.as_str(), ":", ACCESS_SALT]))
+    AccessHash::from_bytes(sha256_concat(&[
+        phone.digits(),
+        ":",
+        pin.as_str(),
+        ":",
+        ACCESS_SALT,
+    ]))
 }
 
 /// `sender_hash = SHA-256(phone ":" hex(access_hash) ":" hex(room_hash) ":" SENDER_SALT)` (STD1-DRV-6).
@@ -111,7 +117,11 @@ impl PartyHashes {
         let room_hash = room_hash(phone);
         let access_hash = access_hash(phone, pin);
         let sender_hash = sender_hash(phone, &access_hash, &room_hash);
-        Self { room_hash, access_hash, sender_hash }
+        Self {
+            room_hash,
+            access_hash,
+            sender_hash,
+        }
     }
 }
 
@@ -171,7 +181,10 @@ mod tests {
     fn room_hash_matches_upstream_and_ignores_formatting() {
         // STD1-DRV-4
         assert_eq!(room_hash(&phone("15550123456")).to_hex(), ROOM_15550123456);
-        assert_eq!(room_hash(&phone("+1 (555) 012-3456")).to_hex(), ROOM_15550123456);
+        assert_eq!(
+            room_hash(&phone("+1 (555) 012-3456")).to_hex(),
+            ROOM_15550123456
+        );
     }
 
     #[test]
@@ -191,7 +204,9 @@ mod tests {
     #[test]
     fn enc_key_uses_the_server_room_id() {
         // STD1-DRV-7
-        let room_id: RoomId = "00000000-0000-0000-0000-000000000000".parse().expect("uuid");
+        let room_id: RoomId = "00000000-0000-0000-0000-000000000000"
+            .parse()
+            .expect("uuid");
         assert_eq!(
             hex::encode(enc_key(&phone("15550123456"), &room_id).as_bytes()),
             "93306d8367183dc50b146ada6ba20b554667ed8af0658af40a491ce774048863"
@@ -200,7 +215,7 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        // STD1-SRV-12
+        // STD1-SRV-15
         let p = phone("15550123456");
         assert_eq!(format!("{p:?}"), "Phone(<redacted>)");
         assert_eq!(format!("{:?}", pin("1234")), "Pin(<redacted>)");

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[error("not a canonical {0}")]
 pub struct SyntaxError(pub &'static str);
 
-/// Parses exactly 64 lowercase hexadecimal characters (STD1-WIRE-13).
+/// Parses exactly 64 lowercase hexadecimal characters (STD1-WIRE-14).
 fn parse_hex64(s: &str, what: &'static str) -> Result<[u8; 32], SyntaxError> {
     let canonical = s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if !canonical {
@@ -67,7 +67,7 @@ macro_rules! hex64_type {
 
         /// Debug is redacted: these values are credentials or linkable
         /// identifiers, and a stray `{:?}` must not put them in a log
-        /// (STD1-SRV-12). Use `Display` where the value is really wanted.
+        /// (STD1-SRV-15). Use `Display` where the value is really wanted.
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}(<redacted>)", stringify!($name))
@@ -105,12 +105,12 @@ hex64_type!(
     "sender_hash"
 );
 hex64_type!(
-    /// `pairing_hash`: SHA-256 of a canonical pairing code (STD1-JOIN-10).
+    /// `pairing_hash`: SHA-256 of a canonical pairing code (STD1-JOIN-11).
     PairingHash,
     "pairing_hash"
 );
 
-/// Parses the canonical 36-character lowercase hyphenated UUID form (STD1-WIRE-14).
+/// Parses the canonical 36-character lowercase hyphenated UUID form (STD1-WIRE-15).
 fn parse_uuid(s: &str, what: &'static str) -> Result<uuid::Uuid, SyntaxError> {
     let parsed = uuid::Uuid::try_parse(s).map_err(|_| SyntaxError(what))?;
     // `try_parse` also accepts upper case, braces and the simple form.
@@ -202,7 +202,7 @@ uuid_type!(
     "message_id"
 );
 
-/// A client-chosen request reference, echoed in the reply (STD1-WIRE-7).
+/// A client-chosen request reference, echoed in the reply (STD1-WIRE-8).
 ///
 /// 1 to 64 printable ASCII characters (U+0021 to U+007E).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -221,7 +221,11 @@ impl FromStr for Ref {
         let ok = !s.is_empty()
             && s.len() <= crate::constants::MAX_REF_CHARS
             && s.bytes().all(|b| (0x21..=0x7e).contains(&b));
-        if ok { Ok(Self(s.to_owned())) } else { Err(SyntaxError("ref")) }
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(SyntaxError("ref"))
+        }
     }
 }
 
@@ -244,7 +248,7 @@ impl<'de> Deserialize<'de> for Ref {
     }
 }
 
-/// ISO 3166-1 alpha-2 code of the steg number's country (STD1-WIRE-15).
+/// ISO 3166-1 alpha-2 code of the steg number's country (STD1-WIRE-16).
 ///
 /// Two ASCII capital letters. Only used for aggregate counts; see STD1-SRV-9.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -295,8 +299,11 @@ mod tests {
 
     #[test]
     fn hex64_accepts_only_lowercase_64() {
-        // STD1-WIRE-13
-        assert_eq!(HEX.parse::<RoomHash>().map(|h| h.to_hex()).as_deref(), Ok(HEX));
+        // STD1-WIRE-14
+        assert_eq!(
+            HEX.parse::<RoomHash>().map(|h| h.to_hex()).as_deref(),
+            Ok(HEX)
+        );
         assert!(HEX.to_uppercase().parse::<RoomHash>().is_err());
         assert!(HEX[..63].parse::<RoomHash>().is_err());
         assert!(format!("{HEX}0").parse::<RoomHash>().is_err());
@@ -306,9 +313,12 @@ mod tests {
 
     #[test]
     fn uuid_accepts_only_canonical_lowercase() {
-        // STD1-WIRE-14
+        // STD1-WIRE-15
         let s = "6f1c2a9e-3b4d-4c5e-8f70-91a2b3c4d5e6";
-        assert_eq!(s.parse::<MessageId>().map(|m| m.to_string()).as_deref(), Ok(s));
+        assert_eq!(
+            s.parse::<MessageId>().map(|m| m.to_string()).as_deref(),
+            Ok(s)
+        );
         assert!(s.to_uppercase().parse::<MessageId>().is_err());
         assert!(s.replace('-', "").parse::<MessageId>().is_err());
         assert!(format!("{{{s}}}").parse::<MessageId>().is_err());
@@ -325,7 +335,7 @@ mod tests {
 
     #[test]
     fn ref_syntax() {
-        // STD1-WIRE-7
+        // STD1-WIRE-8
         assert!("1".parse::<Ref>().is_ok());
         assert!("a".repeat(64).parse::<Ref>().is_ok());
         assert!("a".repeat(65).parse::<Ref>().is_err());
@@ -336,7 +346,7 @@ mod tests {
 
     #[test]
     fn country_code_syntax() {
-        // STD1-WIRE-15
+        // STD1-WIRE-16
         assert!("KE".parse::<CountryCode>().is_ok());
         assert!("ke".parse::<CountryCode>().is_err());
         assert!("KEN".parse::<CountryCode>().is_err());
@@ -345,7 +355,7 @@ mod tests {
 
     #[test]
     fn debug_never_prints_a_whole_hash() {
-        // STD1-SRV-12
+        // STD1-SRV-15
         let h: AccessHash = HEX.parse().expect("valid");
         let shown = format!("{h:?}");
         assert_eq!(shown, "AccessHash(<redacted>)");

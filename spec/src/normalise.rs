@@ -133,8 +133,14 @@ mod tests {
         assert_eq!(validate_phone("123456"), Err(InputError::PhoneTooShort));
         assert_eq!(validate_phone("1234567"), Ok(()));
         assert_eq!(validate_phone("123456789012345"), Ok(()));
-        assert_eq!(validate_phone("1234567890123456"), Err(InputError::PhoneTooLong));
-        assert_eq!(validate_phone("0015550123456"), Err(InputError::PhoneNoCountryCode));
+        assert_eq!(
+            validate_phone("1234567890123456"),
+            Err(InputError::PhoneTooLong)
+        );
+        assert_eq!(
+            validate_phone("0015550123456"),
+            Err(InputError::PhoneNoCountryCode)
+        );
     }
 
     #[test]
@@ -155,7 +161,10 @@ mod tests {
         assert_eq!(validate_pin("1234"), Ok(()));
         assert_eq!(validate_pin(&"9".repeat(64)), Ok(()));
         assert_eq!(validate_pin(&"9".repeat(65)), Err(InputError::PinTooLong));
-        assert_eq!(validate_pin("12\u{0}34"), Err(InputError::PinControlCharacter));
+        assert_eq!(
+            validate_pin("12\u{0}34"),
+            Err(InputError::PinControlCharacter)
+        );
         // Length counts scalar values, not bytes.
         assert_eq!(validate_pin("\u{1F512}\u{1F512}\u{1F512}\u{1F512}"), Ok(()));
     }

@@ -1,5 +1,5 @@
 //! Pairing codes: the one-time secret that gates a room's second slot
-//! (STD1-JOIN-9 to STD1-JOIN-12).
+//! (STD1-JOIN-10 to STD1-JOIN-13).
 //!
 //! The creator's client makes a code, shows it once, and sends only its hash.
 //! The second party types the code from a screen, a note or a voice call, so
@@ -35,7 +35,7 @@ impl fmt::Debug for PairingCode {
     }
 }
 
-/// Maps one typed character to its canonical symbol (STD1-JOIN-11).
+/// Maps one typed character to its canonical symbol (STD1-JOIN-12).
 ///
 /// `Ok(None)` means the character is a separator and is skipped.
 fn canonical_symbol(c: char) -> Result<Option<char>, PairingCodeError> {
@@ -52,7 +52,7 @@ fn canonical_symbol(c: char) -> Result<Option<char>, PairingCodeError> {
 }
 
 impl PairingCode {
-    /// A fresh code from the operating system's CSPRNG (STD1-JOIN-9).
+    /// A fresh code from the operating system's CSPRNG (STD1-JOIN-10).
     ///
     /// Each symbol takes the low five bits of one random byte; 256 is a
     /// multiple of 32, so every symbol is uniform.
@@ -65,10 +65,15 @@ impl PairingCode {
     /// The code that `generate` makes from these bytes (for vectors).
     pub fn from_random_bytes(bytes: [u8; PAIRING_CODE_LEN]) -> Self {
         let alphabet = PAIRING_ALPHABET.as_bytes();
-        Self(bytes.iter().map(|b| char::from(alphabet[usize::from(b & 31)])).collect())
+        Self(
+            bytes
+                .iter()
+                .map(|b| char::from(alphabet[usize::from(b & 31)]))
+                .collect(),
+        )
     }
 
-    /// Canonicalises typed input (STD1-JOIN-11): upper-case; drop hyphens,
+    /// Canonicalises typed input (STD1-JOIN-12): upper-case; drop hyphens,
     /// dashes and spaces; read I and L as 1, O as 0, U as V; refuse anything
     /// else outside the alphabet; require exactly eight symbols.
     pub fn parse(typed: &str) -> Result<Self, PairingCodeError> {
@@ -90,13 +95,13 @@ impl PairingCode {
         &self.0
     }
 
-    /// Display form: two groups of four joined by a hyphen, e.g. `P2K4-9H7M` (STD1-JOIN-12).
+    /// Display form: two groups of four joined by a hyphen, e.g. `P2K4-9H7M` (STD1-JOIN-13).
     pub fn display(&self) -> String {
         let (a, b) = self.0.split_at(PAIRING_CODE_LEN / 2);
         format!("{a}-{b}")
     }
 
-    /// `pairing_hash = SHA-256(canonical code)` (STD1-JOIN-10).
+    /// `pairing_hash = SHA-256(canonical code)` (STD1-JOIN-11).
     pub fn hash(&self) -> PairingHash {
         PairingHash::from_bytes(Sha256::digest(self.0.as_bytes()).into())
     }
@@ -108,7 +113,7 @@ mod tests {
 
     #[test]
     fn hash_matches_upstream_vector() {
-        // STD1-JOIN-10
+        // STD1-JOIN-11
         let code = PairingCode::parse("P2K49H7M").expect("valid");
         assert_eq!(
             code.hash().to_hex(),
@@ -119,27 +124,54 @@ mod tests {
 
     #[test]
     fn forgiving_input_maps_to_one_code() {
-        // STD1-JOIN-11
-        for typed in ["p2k4-9h7m", "P2K4 9H7M", " p2k4 - 9h7m ", "P2K4\u{2013}9H7M"] {
-            assert_eq!(PairingCode::parse(typed).map(|c| c.0).as_deref(), Ok("P2K49H7M"), "{typed:?}");
+        // STD1-JOIN-12
+        for typed in [
+            "p2k4-9h7m",
+            "P2K4 9H7M",
+            " p2k4 - 9h7m ",
+            "P2K4\u{2013}9H7M",
+        ] {
+            assert_eq!(
+                PairingCode::parse(typed).map(|c| c.0).as_deref(),
+                Ok("P2K49H7M"),
+                "{typed:?}"
+            );
         }
-        assert_eq!(PairingCode::parse("iLoU0000").map(|c| c.0).as_deref(), Ok("110V0000"));
+        assert_eq!(
+            PairingCode::parse("iLoU0000").map(|c| c.0).as_deref(),
+            Ok("110V0000")
+        );
     }
 
     #[test]
     fn invalid_input_is_refused_not_dropped() {
-        // STD1-JOIN-11
-        assert_eq!(PairingCode::parse("P2K4_9H7M"), Err(PairingCodeError::InvalidCharacter('_')));
-        assert_eq!(PairingCode::parse("P2K49H7"), Err(PairingCodeError::WrongLength(7)));
-        assert_eq!(PairingCode::parse("P2K49H7MM"), Err(PairingCodeError::WrongLength(9)));
-        assert_eq!(PairingCode::parse("P2K49H7\u{0130}"), Err(PairingCodeError::InvalidCharacter('\u{130}')));
+        // STD1-JOIN-12
+        assert_eq!(
+            PairingCode::parse("P2K4_9H7M"),
+            Err(PairingCodeError::InvalidCharacter('_'))
+        );
+        assert_eq!(
+            PairingCode::parse("P2K49H7"),
+            Err(PairingCodeError::WrongLength(7))
+        );
+        assert_eq!(
+            PairingCode::parse("P2K49H7MM"),
+            Err(PairingCodeError::WrongLength(9))
+        );
+        assert_eq!(
+            PairingCode::parse("P2K49H7\u{0130}"),
+            Err(PairingCodeError::InvalidCharacter('\u{130}'))
+        );
     }
 
     #[test]
     fn generated_codes_are_canonical() {
-        // STD1-JOIN-9
+        // STD1-JOIN-10
         let code = PairingCode::generate().expect("OS randomness");
         assert_eq!(PairingCode::parse(code.as_str()), Ok(code.clone()));
-        assert_eq!(PairingCode::from_random_bytes([0, 31, 32, 255, 1, 2, 3, 4]).as_str(), "0Z0Z1234");
+        assert_eq!(
+            PairingCode::from_random_bytes([0, 31, 32, 255, 1, 2, 3, 4]).as_str(),
+            "0Z0Z1234"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! The complete catalogue of error reasons (STD1-WIRE-24).
+//! The complete catalogue of error reasons (STD1-WIRE-25).
 //!
 //! A reason is a stable machine-readable string. Clients branch on it,
 //! conformance checks compare it, and it never carries user data.
@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorReason {
-    // Framing (STD1-WIRE-8 to STD1-WIRE-10).
+    // Framing (STD1-WIRE-9 to STD1-WIRE-11).
     InvalidFrame,
     UnknownEvent,
     InvalidPayload,
-    // Field syntax (STD1-WIRE-12).
+    // Field syntax (STD1-WIRE-13).
     InvalidRoom,
     InvalidAccess,
     InvalidSender,
@@ -26,7 +26,7 @@ pub enum ErrorReason {
     InvalidIv,
     InvalidCiphertext,
     MessageTooLarge,
-    // Session state (STD1-WIRE-19).
+    // Session state (STD1-WIRE-20).
     NotJoined,
     AlreadyJoined,
     RoomExpired,
@@ -52,7 +52,7 @@ pub enum ErrorReason {
     InternalError,
 }
 
-/// Extra members an error object carries besides `reason` (STD1-WIRE-25).
+/// Extra members an error object carries besides `reason` (STD1-WIRE-26).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorDetail {
     /// No other member.
@@ -138,7 +138,7 @@ impl ErrorReason {
         }
     }
 
-    /// Which extra member accompanies this reason (STD1-WIRE-25).
+    /// Which extra member accompanies this reason (STD1-WIRE-26).
     pub const fn detail(self) -> ErrorDetail {
         match self {
             Self::Unauthorized | Self::PairingInvalid => ErrorDetail::AttemptsRemaining,
@@ -148,7 +148,7 @@ impl ErrorReason {
     }
 
     /// Whether the request changed nothing on the server. Only
-    /// `internal_error` leaves the outcome unknown (STD1-WIRE-26).
+    /// `internal_error` leaves the outcome unknown (STD1-WIRE-21).
     pub const fn state_unchanged(self) -> bool {
         !matches!(self, Self::InternalError)
     }
@@ -168,7 +168,10 @@ pub struct UnknownReason;
 impl FromStr for ErrorReason {
     type Err = UnknownReason;
     fn from_str(s: &str) -> Result<Self, UnknownReason> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or(UnknownReason)
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or(UnknownReason)
     }
 }
 
@@ -178,7 +181,7 @@ mod tests {
 
     #[test]
     fn spelling_round_trips_and_matches_serde() {
-        // STD1-WIRE-24
+        // STD1-WIRE-25
         for reason in ErrorReason::ALL {
             assert_eq!(reason.as_str().parse(), Ok(reason));
             let json = serde_json::to_string(&reason).expect("serialise");

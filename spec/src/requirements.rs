@@ -1,1 +1,937 @@
+//! The registry of requirement identifiers of `spec/std-1.md` (STD1-*).
+//!
+//! Code and tests cite requirements by identifier. This table is how a
+//! program (the conformance harness, a coverage report) learns what an
+//! identifier means, how strong it is and whom it binds. The test
+//! `tests/requirements_registry.rs` keeps it identical to the text: every
+//! requirement defined there is registered here once, with the same level,
+//! in the same order, and every identifier cited anywhere in the crate exists.
 
+/// The key word that makes a requirement binding (RFC 2119).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    Must,
+    Should,
+    May,
+}
+
+impl Level {
+    /// The key word as written in the specification.
+    pub const fn keyword(self) -> &'static str {
+        match self {
+            Level::Must => "MUST",
+            Level::Should => "SHOULD",
+            Level::May => "MAY",
+        }
+    }
+}
+
+/// Whom a requirement binds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    /// A server; checkable over the wire or in the server's code.
+    Server,
+    /// A client.
+    Client,
+    /// Both conformance classes.
+    Both,
+    /// An implementation's documentation.
+    Documentation,
+}
+
+/// One numbered requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    /// `STD1-<AREA>-<n>`.
+    pub id: &'static str,
+    pub level: Level,
+    pub role: Role,
+    /// A short paraphrase for reports; the specification text is normative.
+    pub title: &'static str,
+}
+
+impl Requirement {
+    /// The area part of the identifier (`DRV`, `WIRE`, …).
+    pub fn area(&self) -> &'static str {
+        self.id.split('-').nth(1).unwrap_or("")
+    }
+}
+
+use Level::{May, Must, Should};
+use Role::{Both, Client, Documentation, Server};
+
+const fn req(id: &'static str, level: Level, role: Role, title: &'static str) -> Requirement {
+    Requirement {
+        id,
+        level,
+        role,
+        title,
+    }
+}
+
+/// Every requirement of sTELgano-std-1, in the order of the text.
+pub const REQUIREMENTS: &[Requirement] = &[
+    req(
+        "STD1-SEC-1",
+        Must,
+        Documentation,
+        "Documentation states the threat model and claims nothing out of scope",
+    ),
+    req(
+        "STD1-SEC-2",
+        Must,
+        Documentation,
+        "The PIN and pairing code are not described as protecting content against a database copy",
+    ),
+    req(
+        "STD1-SEC-3",
+        Must,
+        Client,
+        "Passcode test: the entry screen shows two empty fields and nothing else",
+    ),
+    req(
+        "STD1-SEC-4",
+        Must,
+        Client,
+        "Nothing survives closing the tab (no cookies, persistent storage, workers, manifest, history)",
+    ),
+    req(
+        "STD1-SEC-5",
+        Must,
+        Both,
+        "No secret, identifier or message data in any URL",
+    ),
+    req(
+        "STD1-DRV-1",
+        Must,
+        Both,
+        "Decimal digits of every script fold to ASCII using the fixed Appendix B table",
+    ),
+    req(
+        "STD1-DRV-2",
+        Must,
+        Client,
+        "Steg number normalises to 7-15 ASCII digits without a leading 0",
+    ),
+    req(
+        "STD1-DRV-3",
+        Must,
+        Client,
+        "PIN normalisation (NFC, digit folding, trimming) and 4-64 character bound",
+    ),
+    req("STD1-DRV-4", Must, Both, "room_hash formula"),
+    req("STD1-DRV-5", Must, Both, "access_hash formula"),
+    req("STD1-DRV-6", Must, Both, "sender_hash formula"),
+    req(
+        "STD1-DRV-7",
+        Must,
+        Both,
+        "enc_key is PBKDF2-HMAC-SHA-256 over the phone, salted with the server room_id",
+    ),
+    req(
+        "STD1-DRV-8",
+        Must,
+        Both,
+        "Hex encoding is lowercase, 64 characters per identifier",
+    ),
+    req(
+        "STD1-DRV-9",
+        Must,
+        Both,
+        "Salts are the exact fixed strings and not configurable",
+    ),
+    req(
+        "STD1-DRV-10",
+        Must,
+        Client,
+        "enc_key is derived after a successful create/join, from that reply's room_id",
+    ),
+    req(
+        "STD1-DRV-11",
+        Must,
+        Client,
+        "enc_key is a non-extractable in-memory key",
+    ),
+    req(
+        "STD1-DRV-12",
+        Should,
+        Client,
+        "PBKDF2 runs in a worker with progress, main-thread fallback",
+    ),
+    req(
+        "STD1-ENC-1",
+        Must,
+        Both,
+        "AES-256-GCM, 96-bit IV, 128-bit tag, no associated data, UTF-8 plaintext",
+    ),
+    req(
+        "STD1-ENC-2",
+        Must,
+        Both,
+        "Fresh random 12-byte IV per encryption; server refuses other IV lengths",
+    ),
+    req(
+        "STD1-ENC-3",
+        Must,
+        Both,
+        "Ciphertext field is GCM ciphertext with the tag appended",
+    ),
+    req(
+        "STD1-ENC-4",
+        Must,
+        Client,
+        "Failed authentication shows nothing of the result",
+    ),
+    req(
+        "STD1-ENC-5",
+        Must,
+        Server,
+        "Ciphertext size 16-8192 decoded bytes, measured after decoding",
+    ),
+    req(
+        "STD1-ENC-6",
+        Must,
+        Client,
+        "Plaintext at most 8176 UTF-8 bytes",
+    ),
+    req(
+        "STD1-ENC-7",
+        Must,
+        Server,
+        "The server never holds the key nor interprets ciphertext",
+    ),
+    req(
+        "STD1-WIRE-1",
+        Must,
+        Server,
+        "One WebSocket endpoint at /ws, no query string",
+    ),
+    req(
+        "STD1-WIRE-2",
+        Must,
+        Both,
+        "Optional subprotocol stelgano.std-1 is selected when offered",
+    ),
+    req(
+        "STD1-WIRE-3",
+        Must,
+        Server,
+        "Binary frames close with 1003, invalid UTF-8 with 1007",
+    ),
+    req(
+        "STD1-WIRE-4",
+        Must,
+        Server,
+        "Text messages up to 16384 bytes; larger ones close with 1009",
+    ),
+    req(
+        "STD1-WIRE-5",
+        Must,
+        Server,
+        "Origin allow-list on the upgrade request",
+    ),
+    req(
+        "STD1-WIRE-6",
+        Must,
+        Both,
+        "Frame shapes: request, reply, broadcast",
+    ),
+    req(
+        "STD1-WIRE-7",
+        Must,
+        Both,
+        "Replies carry ref, broadcasts carry event, never both; member order is insignificant",
+    ),
+    req("STD1-WIRE-8", Must, Both, "ref syntax and echo"),
+    req(
+        "STD1-WIRE-9",
+        Must,
+        Server,
+        "A frame is one JSON object without duplicate member names, else invalid_frame with null ref",
+    ),
+    req(
+        "STD1-WIRE-10",
+        Must,
+        Server,
+        "A valid ref is required, else invalid_frame with null ref",
+    ),
+    req(
+        "STD1-WIRE-11",
+        Must,
+        Server,
+        "Exactly event, ref and data with the right types, else invalid_frame",
+    ),
+    req(
+        "STD1-WIRE-12",
+        Must,
+        Server,
+        "Known event name, else unknown_event",
+    ),
+    req(
+        "STD1-WIRE-13",
+        Must,
+        Server,
+        "Payload checks in table order: unknown, missing, wrong type, then field syntax",
+    ),
+    req(
+        "STD1-WIRE-14",
+        Must,
+        Both,
+        "Hash fields are 64 lowercase hex characters",
+    ),
+    req(
+        "STD1-WIRE-15",
+        Must,
+        Both,
+        "UUID fields are canonical lowercase hyphenated",
+    ),
+    req(
+        "STD1-WIRE-16",
+        Must,
+        Both,
+        "country_iso is two capital letters",
+    ),
+    req(
+        "STD1-WIRE-17",
+        Must,
+        Both,
+        "Binary fields are canonical padded standard base64",
+    ),
+    req(
+        "STD1-WIRE-18",
+        Must,
+        Both,
+        "Timestamps are YYYY-MM-DDTHH:MM:SSZ",
+    ),
+    req(
+        "STD1-WIRE-19",
+        Must,
+        Server,
+        "Frames of a connection are processed one at a time, one reply each, in order",
+    ),
+    req(
+        "STD1-WIRE-20",
+        Must,
+        Server,
+        "Session state errors: not_joined, already_joined, room_expired",
+    ),
+    req(
+        "STD1-WIRE-21",
+        Must,
+        Both,
+        "An error reply means nothing changed, except internal_error",
+    ),
+    req(
+        "STD1-WIRE-22",
+        Should,
+        Server,
+        "Ping after 30 s of silence; may close after 75 s",
+    ),
+    req(
+        "STD1-WIRE-23",
+        May,
+        Server,
+        "May close connections that do not join within 60 s",
+    ),
+    req("STD1-WIRE-24", Must, Both, "ok payload of each reply"),
+    req(
+        "STD1-WIRE-25",
+        Must,
+        Server,
+        "Only catalogue reasons, each for its condition",
+    ),
+    req(
+        "STD1-WIRE-26",
+        Must,
+        Both,
+        "attempts_remaining and retry_after accompany exactly their reasons",
+    ),
+    req(
+        "STD1-WIRE-27",
+        Must,
+        Server,
+        "The catalogue of broadcasts and their recipients",
+    ),
+    req(
+        "STD1-WIRE-28",
+        Must,
+        Server,
+        "Broadcast before reply for the requester; broadcasts in operation order",
+    ),
+    req(
+        "STD1-WIRE-29",
+        Should,
+        Client,
+        "Clients ignore unknown broadcasts",
+    ),
+    req(
+        "STD1-JOIN-1",
+        Must,
+        Server,
+        "create makes the room, slot 1 and the session atomically",
+    ),
+    req(
+        "STD1-JOIN-2",
+        Must,
+        Server,
+        "create on a live room answers room_exists and changes nothing",
+    ),
+    req("STD1-JOIN-3", Must, Server, "join never creates a room"),
+    req(
+        "STD1-JOIN-4",
+        Must,
+        Server,
+        "One live room per room_hash, enforced by the store",
+    ),
+    req("STD1-JOIN-5", Must, Server, "The join decision procedure"),
+    req(
+        "STD1-JOIN-6",
+        Must,
+        Server,
+        "At most two access records, enforced by the store",
+    ),
+    req(
+        "STD1-JOIN-7",
+        Must,
+        Server,
+        "sender_hash is bound to the access record",
+    ),
+    req("STD1-JOIN-8", Must, Server, "The Joined reply"),
+    req(
+        "STD1-JOIN-9",
+        May,
+        Server,
+        "Several sessions per party are allowed",
+    ),
+    req(
+        "STD1-JOIN-10",
+        Must,
+        Client,
+        "Pairing codes: 8 uniform symbols of Crockford base32",
+    ),
+    req(
+        "STD1-JOIN-11",
+        Must,
+        Both,
+        "pairing_hash is SHA-256 of the canonical code",
+    ),
+    req(
+        "STD1-JOIN-12",
+        Must,
+        Client,
+        "Forgiving pairing-code input; invalid input is refused locally",
+    ),
+    req(
+        "STD1-JOIN-13",
+        Should,
+        Client,
+        "Pairing codes are displayed as XXXX-XXXX, translate=no",
+    ),
+    req(
+        "STD1-JOIN-14",
+        Must,
+        Server,
+        "The pairing gate decides slot-2 claims",
+    ),
+    req(
+        "STD1-JOIN-15",
+        Must,
+        Server,
+        "party_paired goes to the other sessions when slot 2 is taken",
+    ),
+    req(
+        "STD1-JOIN-16",
+        Must,
+        Server,
+        "A returning party's pairing_hash is ignored",
+    ),
+    req(
+        "STD1-JOIN-17",
+        Must,
+        Server,
+        "reset_pairing replaces the code of an unpaired room",
+    ),
+    req(
+        "STD1-JOIN-18",
+        Must,
+        Server,
+        "10 failures lock for 30 minutes; a served lock clears the count",
+    ),
+    req(
+        "STD1-JOIN-19",
+        Must,
+        Server,
+        "Unknown access_hash in a paired room charges the most-failed record",
+    ),
+    req(
+        "STD1-JOIN-20",
+        Must,
+        Server,
+        "A successful join resets its record's count; locked records cannot join",
+    ),
+    req(
+        "STD1-JOIN-21",
+        Must,
+        Server,
+        "create and join replies wait for the time floor plus jitter on every outcome",
+    ),
+    req(
+        "STD1-MSG-1",
+        Must,
+        Server,
+        "At most one message per room, held by the operation and by a store constraint",
+    ),
+    req(
+        "STD1-MSG-2",
+        Must,
+        Server,
+        "send_message rules: not_your_turn, conflict, then replace and broadcast",
+    ),
+    req(
+        "STD1-MSG-3",
+        Must,
+        Both,
+        "Turn-taking: a party never replaces its own message",
+    ),
+    req("STD1-MSG-4", Must, Server, "The Message object"),
+    req(
+        "STD1-MSG-5",
+        Must,
+        Server,
+        "Message ids are fresh random UUIDs",
+    ),
+    req(
+        "STD1-MSG-6",
+        Must,
+        Both,
+        "replaces names the message the sender saw",
+    ),
+    req(
+        "STD1-MSG-7",
+        Must,
+        Server,
+        "Concurrent replies into one state: one stored, the other gets conflict",
+    ),
+    req(
+        "STD1-MSG-8",
+        Must,
+        Server,
+        "Operations on a room are linearizable",
+    ),
+    req("STD1-MSG-9", Must, Server, "read_receipt rules"),
+    req(
+        "STD1-MSG-10",
+        Must,
+        Server,
+        "Only the non-author marks the current message read",
+    ),
+    req(
+        "STD1-MSG-11",
+        Must,
+        Client,
+        "Clients never receipt their own message and receipt once",
+    ),
+    req("STD1-MSG-12", Must, Server, "edit_message rules"),
+    req("STD1-MSG-13", Must, Client, "Edits use a fresh IV"),
+    req("STD1-MSG-14", Must, Server, "delete_message rules"),
+    req(
+        "STD1-MSG-15",
+        Must,
+        Server,
+        "Deleted and replaced messages are physically removed",
+    ),
+    req(
+        "STD1-MSG-16",
+        Must,
+        Server,
+        "typing reaches only the other party's sessions",
+    ),
+    req(
+        "STD1-MSG-17",
+        Should,
+        Both,
+        "Typing at most once per second",
+    ),
+    req(
+        "STD1-MSG-18",
+        Should,
+        Client,
+        "Typing indicator shown 3 s, cleared by a new message",
+    ),
+    req(
+        "STD1-LIFE-1",
+        Must,
+        Server,
+        "Every room has a finite TTL (default 7 days, at most 365)",
+    ),
+    req(
+        "STD1-LIFE-2",
+        Must,
+        Server,
+        "expire_room by either party: delete, broadcast, reply, close",
+    ),
+    req(
+        "STD1-LIFE-3",
+        Must,
+        Server,
+        "Deleting a room deletes everything of it",
+    ),
+    req(
+        "STD1-LIFE-4",
+        Must,
+        Server,
+        "Rooms past their TTL are absent and deleted within 60 s",
+    ),
+    req(
+        "STD1-LIFE-5",
+        Must,
+        Server,
+        "A deleted room's number can be created again with a new room_id",
+    ),
+    req(
+        "STD1-LIFE-6",
+        Must,
+        Server,
+        "room_expired cause is party or ttl",
+    ),
+    req(
+        "STD1-LIFE-7",
+        Must,
+        Server,
+        "Sessions of an expired room are closed with 1000 room_expired",
+    ),
+    req(
+        "STD1-LIFE-8",
+        Must,
+        Server,
+        "Requests after the room was deleted get room_expired",
+    ),
+    req(
+        "STD1-LIFE-9",
+        Must,
+        Client,
+        "On expiry the client drops the key and storage and shows nothing",
+    ),
+    req(
+        "STD1-LIFE-10",
+        Should,
+        Client,
+        "Clients confirm before expire_room",
+    ),
+    req(
+        "STD1-SRV-1",
+        Must,
+        Server,
+        "What a server may store per room",
+    ),
+    req("STD1-SRV-2", Must, Server, "What a server never stores"),
+    req(
+        "STD1-SRV-3",
+        Must,
+        Server,
+        "room_id is a fresh CSPRNG version 4 UUID",
+    ),
+    req(
+        "STD1-SRV-4",
+        Should,
+        Server,
+        "Credential hashes compared in constant time or by keyed lookup",
+    ),
+    req(
+        "STD1-SRV-5",
+        Must,
+        Server,
+        "Room invariants enforced by store constraints",
+    ),
+    req(
+        "STD1-SRV-6",
+        Must,
+        Server,
+        "Operations atomic and linearizable across instances",
+    ),
+    req(
+        "STD1-SRV-7",
+        Must,
+        Server,
+        "Deletion happens when the standard says, not later",
+    ),
+    req(
+        "STD1-SRV-8",
+        Should,
+        Server,
+        "Backups kept short and documented",
+    ),
+    req(
+        "STD1-SRV-9",
+        Must,
+        Server,
+        "country_iso only feeds unlinked aggregate counters",
+    ),
+    req(
+        "STD1-SRV-10",
+        Must,
+        Server,
+        "No endpoint reveals room existence; /healthz",
+    ),
+    req(
+        "STD1-SRV-11",
+        Must,
+        Server,
+        "Strict CSP and security headers",
+    ),
+    req("STD1-SRV-12", Must, Server, "GET /x panic route"),
+    req("STD1-SRV-13", Must, Server, "No cookies"),
+    req("STD1-SRV-14", Must, Server, "TLS only in production, HSTS"),
+    req(
+        "STD1-SRV-15",
+        Must,
+        Server,
+        "Nothing a client sent, and no IP address, is logged",
+    ),
+    req(
+        "STD1-SRV-16",
+        Must,
+        Server,
+        "Error replies carry nothing beyond the catalogue",
+    ),
+    req(
+        "STD1-SRV-17",
+        Should,
+        Server,
+        "Rate limits answer rate_limited and change nothing",
+    ),
+    req(
+        "STD1-SRV-18",
+        Must,
+        Server,
+        "Every frame is decoded first; no input crashes the server or affects other rooms",
+    ),
+    req(
+        "STD1-CLI-1",
+        Must,
+        Client,
+        "All cryptography local through Web Crypto; no secret or plaintext leaves; no third-party script",
+    ),
+    req(
+        "STD1-CLI-2",
+        Must,
+        Client,
+        "E.164 validation against numbering-plan data with clear errors",
+    ),
+    req(
+        "STD1-CLI-3",
+        Must,
+        Client,
+        "Secrets only in memory, dropped on lock, end and expiry",
+    ),
+    req(
+        "STD1-CLI-4",
+        Must,
+        Client,
+        "The one sessionStorage entry and what it must never hold",
+    ),
+    req(
+        "STD1-CLI-5",
+        Must,
+        Client,
+        "History and title stay at the neutral root",
+    ),
+    req(
+        "STD1-CLI-6",
+        Must,
+        Client,
+        "Panic query clears storage and the URL",
+    ),
+    req(
+        "STD1-CLI-7",
+        Must,
+        Client,
+        "Vault isolation attributes on secret fields",
+    ),
+    req(
+        "STD1-CLI-8",
+        Must,
+        Client,
+        "No service worker, manifest, notifications or install prompt",
+    ),
+    req(
+        "STD1-CLI-9",
+        Must,
+        Client,
+        "Locking closes the socket and drops the key; the lock screen shows nothing",
+    ),
+    req(
+        "STD1-CLI-10",
+        Must,
+        Client,
+        "Lock on request, when hidden, and after 5 minutes idle",
+    ),
+    req(
+        "STD1-CLI-11",
+        Must,
+        Client,
+        "Unlock is verified by the server; 5 failures erase the session",
+    ),
+    req(
+        "STD1-CLI-12",
+        Must,
+        Client,
+        "Rooms are created only by an explicit action with PIN confirmation",
+    ),
+    req(
+        "STD1-CLI-13",
+        Should,
+        Client,
+        "Number generator, contact-card save, regenerate on room_exists",
+    ),
+    req(
+        "STD1-CLI-14",
+        Must,
+        Client,
+        "The pairing code is shown once and never stored",
+    ),
+    req(
+        "STD1-CLI-15",
+        Should,
+        Client,
+        "pairing_required without a code leads to the pairing screen",
+    ),
+    req(
+        "STD1-CLI-16",
+        Must,
+        Client,
+        "Plaintext byte limit and character counter",
+    ),
+    req(
+        "STD1-CLI-17",
+        Must,
+        Client,
+        "Sending disabled on one's own turn; replaces matches the shown message",
+    ),
+    req(
+        "STD1-CLI-18",
+        Must,
+        Client,
+        "Read receipts after 80 % visibility for 500 ms, cancelled on leaving view",
+    ),
+    req(
+        "STD1-CLI-19",
+        Must,
+        Client,
+        "conflict keeps the draft and shows the new state",
+    ),
+    req(
+        "STD1-CLI-20",
+        Should,
+        Client,
+        "Warn when less than 24 hours remain",
+    ),
+    req(
+        "STD1-CLI-21",
+        Should,
+        Client,
+        "Reconnect with exponential back-off and rejoin",
+    ),
+    req(
+        "STD1-CLI-22",
+        Should,
+        Client,
+        "Accessible live regions that never speak secrets",
+    ),
+    req(
+        "STD1-SEC-6",
+        Must,
+        Documentation,
+        "Room existence is not secret from someone with the number",
+    ),
+    req(
+        "STD1-SEC-7",
+        Must,
+        Documentation,
+        "Limits against a database copy; keyed storage recommended",
+    ),
+    req(
+        "STD1-SEC-8",
+        Must,
+        Documentation,
+        "PIN guessing is online only and rate-bounded",
+    ),
+    req(
+        "STD1-SEC-9",
+        Must,
+        Documentation,
+        "The lockout can deny a party access",
+    ),
+    req(
+        "STD1-SEC-10",
+        Must,
+        Documentation,
+        "No associated data: replay by a malicious operator is possible",
+    ),
+    req(
+        "STD1-SEC-11",
+        Must,
+        Documentation,
+        "The server sees connection and size metadata",
+    ),
+    req("STD1-SEC-12", Should, Both, "Deployments are self-hostable"),
+];
+
+/// The requirement with this identifier.
+pub fn find(id: &str) -> Option<&'static Requirement> {
+    REQUIREMENTS.iter().find(|r| r.id == id)
+}
+
+/// The areas, in the order the text introduces them.
+pub const AREAS: [&str; 9] = [
+    "SEC", "DRV", "ENC", "WIRE", "JOIN", "MSG", "LIFE", "SRV", "CLI",
+];
+
+/// Every requirement identifier cited in `text`, in order of appearance,
+/// with repeats. An identifier is `STD1-`, an area of capital letters, `-`
+/// and a decimal number.
+pub fn cited_ids(text: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    let mut offset = 0;
+    while let Some(pos) = rest.find("STD1-") {
+        let start = offset + pos;
+        let tail = &text[start + 5..];
+        let area_len = tail.bytes().take_while(u8::is_ascii_uppercase).count();
+        let after_area = &tail[area_len..];
+        let digits = after_area
+            .strip_prefix('-')
+            .map_or(0, |d| d.bytes().take_while(u8::is_ascii_digit).count());
+        if area_len > 0 && digits > 0 {
+            let end = start + 5 + area_len + 1 + digits;
+            found.push(&text[start..end]);
+        }
+        offset = start + 5;
+        rest = &text[offset..];
+    }
+    found
+}
+
+/// Identifiers cited in `text` that are not registered.
+pub fn unknown_citations(text: &str) -> Vec<&str> {
+    cited_ids(text)
+        .into_iter()
+        .filter(|id| find(id).is_none())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cited_ids_finds_well_formed_identifiers_only() {
+        let text = "see STD1-DRV-7, STD1-WIRE-12; not STD1-, STD1-X, STD1-abc-1 or STD1-MSG-";
+        assert_eq!(cited_ids(text), vec!["STD1-DRV-7", "STD1-WIRE-12"]);
+        let bogus = concat!("STD1-", "DRV-999");
+        assert_eq!(
+            unknown_citations(&format!("STD1-DRV-7 {bogus}")),
+            vec![bogus]
+        );
+    }
+}

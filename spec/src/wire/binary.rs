@@ -1,5 +1,5 @@
 //! The two binary fields of a message, validated on their decoded bytes
-//! (STD1-ENC-5, STD1-WIRE-16).
+//! (STD1-ENC-5, STD1-WIRE-17).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -28,7 +28,7 @@ impl Ciphertext {
         }
     }
 
-    /// Decodes and checks the wire form (STD1-WIRE-16, STD1-ENC-5).
+    /// Decodes and checks the wire form (STD1-WIRE-17, STD1-ENC-5).
     pub fn from_base64(text: &str) -> Result<Self, ErrorReason> {
         Self::from_bytes(b64::decode(text).ok_or(ErrorReason::InvalidEncoding)?)
     }
@@ -50,10 +50,12 @@ impl Iv {
         Self(bytes)
     }
 
-    /// Decodes and checks the wire form (STD1-WIRE-16, STD1-ENC-2).
+    /// Decodes and checks the wire form (STD1-WIRE-17, STD1-ENC-2).
     pub fn from_base64(text: &str) -> Result<Self, ErrorReason> {
         let bytes = b64::decode(text).ok_or(ErrorReason::InvalidEncoding)?;
-        <[u8; IV_BYTES]>::try_from(bytes.as_slice()).map(Self).map_err(|_| ErrorReason::InvalidIv)
+        <[u8; IV_BYTES]>::try_from(bytes.as_slice())
+            .map(Self)
+            .map_err(|_| ErrorReason::InvalidIv)
     }
 
     /// The raw bytes.
@@ -67,7 +69,7 @@ impl Iv {
     }
 }
 
-/// Debug shows sizes only: ciphertext is never logged (STD1-SRV-12).
+/// Debug shows sizes only: ciphertext is never logged (STD1-SRV-15).
 impl std::fmt::Debug for Ciphertext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Ciphertext({} bytes)", self.0.len())
@@ -89,7 +91,10 @@ impl TryFrom<Sealed> for (Ciphertext, Iv) {
 
 impl From<(&Ciphertext, &Iv)> for Sealed {
     fn from((ct, iv): (&Ciphertext, &Iv)) -> Self {
-        Sealed { iv: iv.0, ciphertext: ct.0.clone() }
+        Sealed {
+            iv: iv.0,
+            ciphertext: ct.0.clone(),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Client-to-server frames: `{"event": …, "ref": …, "data": {…}}` (STD1-WIRE-5).
+//! Client-to-server frames: `{"event": …, "ref": …, "data": {…}}` (STD1-WIRE-6).
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
@@ -17,7 +17,7 @@ pub struct CreateRoom {
     pub country_iso: Option<CountryCode>,
 }
 
-/// `join`: enter an existing room (STD1-JOIN-4).
+/// `join`: enter an existing room (STD1-JOIN-5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct JoinRoom {
     pub room_hash: RoomHash,
@@ -27,7 +27,7 @@ pub struct JoinRoom {
     pub pairing_hash: Option<PairingHash>,
 }
 
-/// `send_message`: store a message, replacing the current one (STD1-MSG-1).
+/// `send_message`: store a message, replacing the current one (STD1-MSG-2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SendMessage {
     pub ciphertext: Ciphertext,
@@ -56,7 +56,7 @@ pub struct DeleteMessage {
     pub message_id: MessageId,
 }
 
-/// `reset_pairing`: replace the pairing code of an unpaired room (STD1-JOIN-13).
+/// `reset_pairing`: replace the pairing code of an unpaired room (STD1-JOIN-17).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResetPairing {
     pub pairing_hash: PairingHash,
@@ -66,7 +66,7 @@ pub struct ResetPairing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Empty {}
 
-/// Every client event with its payload (STD1-WIRE-11).
+/// Every client event with its payload (STD1-WIRE-12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientEvent {
     Create(CreateRoom),
@@ -129,7 +129,7 @@ impl EventName {
     }
 
     /// Whether the event opens a session and is subject to the time floor
-    /// (STD1-JOIN-17).
+    /// (STD1-JOIN-21).
     pub const fn opens_session(self) -> bool {
         matches!(self, Self::Create | Self::Join)
     }
@@ -181,7 +181,9 @@ impl Serialize for ClientFrame {
             ClientEvent::ReadReceipt(d) => frame.serialize_field("data", d)?,
             ClientEvent::EditMessage(d) => frame.serialize_field("data", d)?,
             ClientEvent::DeleteMessage(d) => frame.serialize_field("data", d)?,
-            ClientEvent::Typing | ClientEvent::ExpireRoom => frame.serialize_field("data", &Empty {})?,
+            ClientEvent::Typing | ClientEvent::ExpireRoom => {
+                frame.serialize_field("data", &Empty {})?
+            }
             ClientEvent::ResetPairing(d) => frame.serialize_field("data", d)?,
         }
         frame.end()

@@ -1,4 +1,4 @@
-//! The strict decoder of client frames (STD1-WIRE-8 to STD1-WIRE-12).
+//! The strict decoder of client frames (STD1-WIRE-9 to STD1-WIRE-13).
 //!
 //! It is a pure function from frame text to either a typed frame or the one
 //! error reason the spec assigns to that text. It never panics and never
@@ -24,12 +24,12 @@ pub struct DecodeError {
     /// The frame's `ref`, once it was found valid; echoed in the error reply.
     pub reference: Option<Ref>,
     /// The event, once it was recognised; `create` and `join` errors are
-    /// time-floored like their other outcomes (STD1-JOIN-17).
+    /// time-floored like their other outcomes (STD1-JOIN-21).
     pub event: Option<EventName>,
     pub reason: ErrorReason,
 }
 
-/// Decodes one text frame (STD1-WIRE-8 to STD1-WIRE-12).
+/// Decodes one text frame (STD1-WIRE-9 to STD1-WIRE-13).
 pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
     let fail = |reference: Option<&Ref>, event, reason| DecodeError {
         reference: reference.cloned(),
@@ -37,20 +37,25 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         reason,
     };
 
-    // STD1-WIRE-8: one JSON object, no duplicate names anywhere.
+    // STD1-WIRE-9: one JSON object, no duplicate names anywhere.
     let Some(Json::Object(members)) = json::parse(text) else {
         return Err(fail(None, None, ErrorReason::InvalidFrame));
     };
 
-    // STD1-WIRE-9: `ref` first, so that every later error can echo it.
+    // STD1-WIRE-10: `ref` first, so that every later error can echo it.
     let reference = match member(&members, "ref") {
-        Some(Json::String(s)) => Ref::from_str(s).map_err(|_| fail(None, None, ErrorReason::InvalidFrame))?,
+        Some(Json::String(s)) => {
+            Ref::from_str(s).map_err(|_| fail(None, None, ErrorReason::InvalidFrame))?
+        }
         _ => return Err(fail(None, None, ErrorReason::InvalidFrame)),
     };
     let r = Some(&reference);
 
-    // STD1-WIRE-10: exactly `event`, `ref` and `data`, with the right types.
-    if members.iter().any(|(name, _)| !matches!(name.as_str(), "event" | "ref" | "data")) {
+    // STD1-WIRE-11: exactly `event`, `ref` and `data`, with the right types.
+    if members
+        .iter()
+        .any(|(name, _)| !matches!(name.as_str(), "event" | "ref" | "data"))
+    {
         return Err(fail(r, None, ErrorReason::InvalidFrame));
     }
     let Some(Json::String(event_name)) = member(&members, "event") else {
@@ -60,10 +65,11 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         return Err(fail(r, None, ErrorReason::InvalidFrame));
     };
 
-    // STD1-WIRE-11: a known event name.
-    let name = EventName::from_wire(event_name).ok_or_else(|| fail(r, None, ErrorReason::UnknownEvent))?;
+    // STD1-WIRE-12: a known event name.
+    let name =
+        EventName::from_wire(event_name).ok_or_else(|| fail(r, None, ErrorReason::UnknownEvent))?;
 
-    // STD1-WIRE-12: the payload.
+    // STD1-WIRE-13: the payload.
     let event = decode_payload(name, data).map_err(|reason| fail(r, Some(name), reason))?;
     Ok(ClientFrame { reference, event })
 }
@@ -72,13 +78,16 @@ fn member<'a>(members: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
     members.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-/// Field access over one `data` object, applying STD1-WIRE-12's rules.
+/// Field access over one `data` object, applying STD1-WIRE-13's rules.
 struct Payload<'a>(&'a [(String, Json)]);
 
 impl<'a> Payload<'a> {
     /// Refuses members the event does not define.
     fn only(members: &'a [(String, Json)], allowed: &[&str]) -> Result<Self, ErrorReason> {
-        if members.iter().all(|(name, _)| allowed.contains(&name.as_str())) {
+        if members
+            .iter()
+            .all(|(name, _)| allowed.contains(&name.as_str()))
+        {
             Ok(Self(members))
         } else {
             Err(ErrorReason::InvalidPayload)
@@ -117,8 +126,14 @@ impl<'a> Payload<'a> {
     }
 
     /// An optional member parsed by its type's strict syntax.
-    fn optional_parsed<T: FromStr>(&self, name: &str, bad: ErrorReason) -> Result<Option<T>, ErrorReason> {
-        self.optional_text(name)?.map(|s| s.parse().map_err(|_| bad)).transpose()
+    fn optional_parsed<T: FromStr>(
+        &self,
+        name: &str,
+        bad: ErrorReason,
+    ) -> Result<Option<T>, ErrorReason> {
+        self.optional_text(name)?
+            .map(|s| s.parse().map_err(|_| bad))
+            .transpose()
     }
 
     fn ciphertext(&self) -> Result<Ciphertext, ErrorReason> {
@@ -133,10 +148,21 @@ impl<'a> Payload<'a> {
 /// Decodes `data` for one event; fields are checked in the order the
 /// event's table in the spec lists them.
 fn decode_payload(name: EventName, data: &[(String, Json)]) -> Result<ClientEvent, ErrorReason> {
-    use ErrorReason::{InvalidAccess, InvalidMessageId, InvalidPairing, InvalidPayload, InvalidRoom, InvalidSender};
+    use ErrorReason::{
+        InvalidAccess, InvalidMessageId, InvalidPairing, InvalidPayload, InvalidRoom, InvalidSender,
+    };
     Ok(match name {
         EventName::Create => {
-            let p = Payload::only(data, &["room_hash", "access_hash", "sender_hash", "pairing_hash", "country_iso"])?;
+            let p = Payload::only(
+                data,
+                &[
+                    "room_hash",
+                    "access_hash",
+                    "sender_hash",
+                    "pairing_hash",
+                    "country_iso",
+                ],
+            )?;
             ClientEvent::Create(CreateRoom {
                 room_hash: p.parsed::<RoomHash>("room_hash", InvalidRoom)?,
                 access_hash: p.parsed::<AccessHash>("access_hash", InvalidAccess)?,
@@ -146,7 +172,10 @@ fn decode_payload(name: EventName, data: &[(String, Json)]) -> Result<ClientEven
             })
         }
         EventName::Join => {
-            let p = Payload::only(data, &["room_hash", "access_hash", "sender_hash", "pairing_hash"])?;
+            let p = Payload::only(
+                data,
+                &["room_hash", "access_hash", "sender_hash", "pairing_hash"],
+            )?;
             ClientEvent::Join(JoinRoom {
                 room_hash: p.parsed::<RoomHash>("room_hash", InvalidRoom)?,
                 access_hash: p.parsed::<AccessHash>("access_hash", InvalidAccess)?,
@@ -167,7 +196,9 @@ fn decode_payload(name: EventName, data: &[(String, Json)]) -> Result<ClientEven
         }
         EventName::ReadReceipt => {
             let p = Payload::only(data, &["message_id"])?;
-            ClientEvent::ReadReceipt(ReadReceipt { message_id: p.parsed("message_id", InvalidMessageId)? })
+            ClientEvent::ReadReceipt(ReadReceipt {
+                message_id: p.parsed("message_id", InvalidMessageId)?,
+            })
         }
         EventName::EditMessage => {
             let p = Payload::only(data, &["message_id", "ciphertext", "iv"])?;
@@ -179,7 +210,9 @@ fn decode_payload(name: EventName, data: &[(String, Json)]) -> Result<ClientEven
         }
         EventName::DeleteMessage => {
             let p = Payload::only(data, &["message_id"])?;
-            ClientEvent::DeleteMessage(DeleteMessage { message_id: p.parsed("message_id", InvalidMessageId)? })
+            ClientEvent::DeleteMessage(DeleteMessage {
+                message_id: p.parsed("message_id", InvalidMessageId)?,
+            })
         }
         EventName::Typing => {
             Payload::only(data, &[])?;
@@ -191,7 +224,9 @@ fn decode_payload(name: EventName, data: &[(String, Json)]) -> Result<ClientEven
         }
         EventName::ResetPairing => {
             let p = Payload::only(data, &["pairing_hash"])?;
-            ClientEvent::ResetPairing(ResetPairing { pairing_hash: p.parsed("pairing_hash", InvalidPairing)? })
+            ClientEvent::ResetPairing(ResetPairing {
+                pairing_hash: p.parsed("pairing_hash", InvalidPairing)?,
+            })
         }
     })
 }

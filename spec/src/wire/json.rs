@@ -1,4 +1,4 @@
-//! A JSON tree that refuses duplicate member names (STD1-WIRE-8).
+//! A JSON tree that refuses duplicate member names (STD1-WIRE-9).
 //!
 //! `serde_json::Value` keeps the last of two equal names, and two parsers
 //! that keep different ones read one frame two ways. This tree keeps member
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn duplicates_are_refused_at_any_depth() {
-        // STD1-WIRE-8
+        // STD1-WIRE-9
         assert!(parse(r#"{"a":1,"a":2}"#).is_none());
         assert!(parse(r#"{"a":{"b":1,"b":1}}"#).is_none());
         assert!(parse(r#"[{"x":[{"y":0,"y":0}]}]"#).is_none());
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn escaped_spellings_of_one_name_are_duplicates() {
-        // STD1-WIRE-8: "\u0061" is "a" after unescaping.
+        // STD1-WIRE-9: "\u0061" is "a" after unescaping.
         assert!(parse(r#"{"a":1,"\u0061":2}"#).is_none());
     }
 
@@ -135,7 +135,15 @@ mod tests {
 
     #[test]
     fn invalid_json_is_none() {
-        for bad in ["", "{", "{}x", "{'a':1}", "\u{feff}{}", r#"{"a":"\ud800"}"#, "NaN"] {
+        for bad in [
+            "",
+            "{",
+            "{}x",
+            "{'a':1}",
+            "\u{feff}{}",
+            r#"{"a":"\ud800"}"#,
+            "NaN",
+        ] {
             assert!(parse(bad).is_none(), "{bad:?}");
         }
     }

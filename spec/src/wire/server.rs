@@ -1,5 +1,5 @@
 //! Server-to-client frames: replies `{ref, ok}`, errors `{ref, error}` and
-//! broadcasts `{event, data}` (STD1-WIRE-5, STD1-WIRE-6).
+//! broadcasts `{event, data}` (STD1-WIRE-6, STD1-WIRE-7).
 //!
 //! Servers encode these; clients and the conformance harness decode them.
 //! Decoding is strict (unknown members are refused) so that a harness notices
@@ -35,7 +35,7 @@ pub struct Joined {
     pub current_message: Option<Message>,
 }
 
-/// The reply to a successful `send_message` (STD1-MSG-1).
+/// The reply to a successful `send_message` (STD1-MSG-2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sent {
@@ -47,7 +47,7 @@ pub struct Sent {
 #[serde(deny_unknown_fields)]
 pub struct Done {}
 
-/// What an `ok` reply carries, by the request it answers (STD1-WIRE-20).
+/// What an `ok` reply carries, by the request it answers (STD1-WIRE-24).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ReplyBody {
@@ -56,7 +56,7 @@ pub enum ReplyBody {
     Done(Done),
 }
 
-/// The `error` object (STD1-WIRE-25).
+/// The `error` object (STD1-WIRE-26).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
@@ -70,17 +70,23 @@ pub struct ErrorBody {
 impl ErrorBody {
     /// An error without extra members.
     pub const fn plain(reason: ErrorReason) -> Self {
-        Self { reason, attempts_remaining: None, retry_after: None }
+        Self {
+            reason,
+            attempts_remaining: None,
+            retry_after: None,
+        }
     }
 
-    /// Whether the extra members are exactly those STD1-WIRE-25 requires.
+    /// Whether the extra members are exactly those STD1-WIRE-26 requires.
     pub fn is_well_formed(&self) -> bool {
         match self.reason.detail() {
             ErrorDetail::None => self.attempts_remaining.is_none() && self.retry_after.is_none(),
             ErrorDetail::AttemptsRemaining => {
                 self.attempts_remaining.is_some_and(|n| n >= 1) && self.retry_after.is_none()
             }
-            ErrorDetail::RetryAfter => self.retry_after.is_some_and(|s| s >= 1) && self.attempts_remaining.is_none(),
+            ErrorDetail::RetryAfter => {
+                self.retry_after.is_some_and(|s| s >= 1) && self.attempts_remaining.is_none()
+            }
         }
     }
 }
@@ -95,18 +101,34 @@ pub enum ExpiryCause {
     Ttl,
 }
 
-/// Events the server pushes to sessions (STD1-WIRE-21).
+/// Events the server pushes to sessions (STD1-WIRE-27).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", content = "data", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(
+    tag = "event",
+    content = "data",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum Broadcast {
     NewMessage(Message),
     #[serde(rename_all = "snake_case")]
-    MessageRead { message_id: MessageId, read_at: Timestamp },
-    MessageEdited { message_id: MessageId, ciphertext: Ciphertext, iv: Iv },
-    MessageDeleted { message_id: MessageId },
+    MessageRead {
+        message_id: MessageId,
+        read_at: Timestamp,
+    },
+    MessageEdited {
+        message_id: MessageId,
+        ciphertext: Ciphertext,
+        iv: Iv,
+    },
+    MessageDeleted {
+        message_id: MessageId,
+    },
     CounterpartyTyping {},
     PartyPaired {},
-    RoomExpired { cause: ExpiryCause },
+    RoomExpired {
+        cause: ExpiryCause,
+    },
 }
 
 impl Broadcast {
@@ -133,7 +155,7 @@ pub struct OkReply {
     pub ok: ReplyBody,
 }
 
-/// An error reply; `ref` is `null` when the frame had no valid `ref` (STD1-WIRE-9).
+/// An error reply; `ref` is `null` when the frame had no valid `ref` (STD1-WIRE-10).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorReply {
@@ -161,7 +183,7 @@ impl ServerFrame {
     /// Decodes a frame received from a server; `None` if it is not exactly
     /// one of the shapes this module defines.
     pub fn from_json(text: &str) -> Option<Self> {
-        // Refuse duplicate member names first, as servers must (STD1-WIRE-8).
+        // Refuse duplicate member names first, as servers must (STD1-WIRE-9).
         super::json::parse(text)?;
         let frame: Self = serde_json::from_str(text).ok()?;
         match &frame {

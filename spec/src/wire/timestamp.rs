@@ -1,4 +1,4 @@
-//! UTC timestamps on the wire: `YYYY-MM-DDTHH:MM:SSZ`, second precision (STD1-WIRE-17).
+//! UTC timestamps on the wire: `YYYY-MM-DDTHH:MM:SSZ`, second precision (STD1-WIRE-18).
 //!
 //! One fixed layout (no offsets, no fractions) keeps the text comparable as a
 //! string and leaves nothing for two implementations to format differently.
@@ -62,7 +62,9 @@ impl fmt::Display for Timestamp {
 /// Reads `width` ASCII digits at `at`.
 fn digits(bytes: &[u8], at: usize, width: usize) -> Option<u32> {
     let field = bytes.get(at..at + width)?;
-    field.iter().try_fold(0u32, |acc, &b| b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0')))
+    field.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
 }
 
 impl FromStr for Timestamp {
@@ -82,7 +84,10 @@ impl FromStr for Timestamp {
         }
         let field = |at, width| digits(b, at, width).ok_or(ERR);
         let year = i32::try_from(field(0, 4)?).map_err(|_| ERR)?;
-        let month = u8::try_from(field(5, 2)?).ok().and_then(|m| Month::try_from(m).ok()).ok_or(ERR)?;
+        let month = u8::try_from(field(5, 2)?)
+            .ok()
+            .and_then(|m| Month::try_from(m).ok())
+            .ok_or(ERR)?;
         let day = u8::try_from(field(8, 2)?).map_err(|_| ERR)?;
         let date = Date::from_calendar_date(year, month, day).map_err(|_| ERR)?;
         let hms = |at| field(at, 2).and_then(|v| u8::try_from(v).map_err(|_| ERR));
@@ -111,16 +116,19 @@ mod tests {
 
     #[test]
     fn formats_and_parses_the_one_layout() {
-        // STD1-WIRE-17
+        // STD1-WIRE-18
         let t = Timestamp::from_unix(1_776_530_447).expect("in range");
         assert_eq!(t.to_string(), "2026-04-18T16:40:47Z");
         assert_eq!("2026-04-18T16:40:47Z".parse(), Ok(t));
-        assert_eq!(Timestamp::from_unix(0).map(|t| t.to_string()).as_deref(), Some("1970-01-01T00:00:00Z"));
+        assert_eq!(
+            Timestamp::from_unix(0).map(|t| t.to_string()).as_deref(),
+            Some("1970-01-01T00:00:00Z")
+        );
     }
 
     #[test]
     fn rejects_other_layouts_and_impossible_dates() {
-        // STD1-WIRE-17
+        // STD1-WIRE-18
         for bad in [
             "2026-04-18T16:40:47.000Z",
             "2026-04-18T16:40:47+00:00",
