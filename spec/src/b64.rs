@@ -1,4 +1,4 @@
-//! Strict standard base64, the only binary encoding on the wire (STD1-WIRE-17).
+//! Strict standard base64, the only binary encoding on the wire (STD1-WIRE-18).
 //!
 //! RFC 4648 §4 alphabet (`+` and `/`), `=` padding required, no whitespace,
 //! no line breaks, and the unused bits of the last symbol must be zero. With
@@ -26,7 +26,7 @@ mod tests {
 
     #[test]
     fn canonical_forms_round_trip() {
-        // STD1-WIRE-17
+        // STD1-WIRE-18
         assert_eq!(decode("AAEC"), Some(vec![0, 1, 2]));
         assert_eq!(decode("AAECAwQFBgcICQoL").map(|v| v.len()), Some(12));
         assert_eq!(encode(&[0, 1, 127, 128, 255, 42, 100]), "AAF/gP8qZA==");
@@ -35,7 +35,7 @@ mod tests {
 
     #[test]
     fn non_canonical_forms_are_rejected() {
-        // STD1-WIRE-17
+        // STD1-WIRE-18
         for bad in [
             "AAF/gP8qZA",     // missing padding
             "AAF/gP8qZA=",    // short padding

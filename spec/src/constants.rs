@@ -31,7 +31,7 @@ pub const MAX_CIPHERTEXT_BYTES: usize = 8192;
 pub const MIN_CIPHERTEXT_BYTES: usize = TAG_BYTES;
 /// Largest plaintext, in UTF-8 bytes, a client may encrypt (STD1-ENC-6).
 pub const MAX_PLAINTEXT_BYTES: usize = MAX_CIPHERTEXT_BYTES - TAG_BYTES;
-/// Character cap a client shows to its user (STD1-CLI-16).
+/// Character cap a client shows to its user (STD1-CLI-17).
 pub const MAX_PLAINTEXT_CHARS: usize = 4000;
 
 /// Shortest normalised steg number, in digits (STD1-DRV-2).
@@ -54,7 +54,7 @@ pub const WS_PATH: &str = "/ws";
 pub const WS_SUBPROTOCOL: &str = "stelgano.std-1";
 /// Largest text frame a server accepts, in bytes (STD1-WIRE-4).
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
-/// Longest `ref` a client may send, in characters (STD1-WIRE-8).
+/// Longest `ref` a client may send, in characters (STD1-WIRE-9).
 pub const MAX_REF_CHARS: usize = 64;
 
 /// Failed attempts that lock an access record or a room's pairing gate (STD1-JOIN-18).
@@ -73,24 +73,24 @@ pub const MAX_ROOM_TTL: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// Latest a server may finish deleting a room after its TTL passed (STD1-LIFE-4).
 pub const MAX_EXPIRY_LAG: Duration = Duration::from_secs(60);
 
-/// Interval at which a server pings an idle connection (STD1-WIRE-22).
+/// Interval at which a server pings an idle connection (STD1-WIRE-24).
 pub const PING_INTERVAL: Duration = Duration::from_secs(30);
-/// Silence after which a server may close a connection (STD1-WIRE-22).
+/// Silence after which a server may close a connection (STD1-WIRE-24).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(75);
-/// Time a connection has to join or create before a server may close it (STD1-WIRE-23).
+/// Time a connection has to join or create before a server may close it (STD1-WIRE-25).
 pub const JOIN_DEADLINE: Duration = Duration::from_secs(60);
 
 /// Minimum spacing of `typing` events a client sends (STD1-MSG-17).
 pub const TYPING_MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a typing indicator stays visible without a new event (STD1-MSG-18).
 pub const TYPING_DISPLAY: Duration = Duration::from_secs(3);
-/// Continuous visibility before a client sends a read receipt (STD1-CLI-18).
+/// Continuous visibility before a client sends a read receipt (STD1-CLI-19).
 pub const READ_RECEIPT_DWELL: Duration = Duration::from_millis(500);
-/// Fraction of the message bubble that must be visible (STD1-CLI-18).
+/// Fraction of the message bubble that must be visible (STD1-CLI-19).
 pub const READ_RECEIPT_VISIBILITY: f64 = 0.8;
 /// Inactivity after which a client locks itself (STD1-CLI-10).
 pub const AUTO_LOCK_AFTER: Duration = Duration::from_secs(5 * 60);
 /// Local unlock attempts before a client erases its session (STD1-CLI-11).
 pub const LOCAL_UNLOCK_ATTEMPTS: u32 = 5;
-/// Remaining lifetime below which a client warns of expiry (STD1-CLI-20).
+/// Remaining lifetime below which a client warns of expiry (STD1-CLI-21).
 pub const TTL_WARNING: Duration = Duration::from_secs(24 * 60 * 60);

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[error("not a canonical {0}")]
 pub struct SyntaxError(pub &'static str);
 
-/// Parses exactly 64 lowercase hexadecimal characters (STD1-WIRE-14).
+/// Parses exactly 64 lowercase hexadecimal characters (STD1-WIRE-15).
 fn parse_hex64(s: &str, what: &'static str) -> Result<[u8; 32], SyntaxError> {
     let canonical = s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     if !canonical {
@@ -110,7 +110,7 @@ hex64_type!(
     "pairing_hash"
 );
 
-/// Parses the canonical 36-character lowercase hyphenated UUID form (STD1-WIRE-15).
+/// Parses the canonical 36-character lowercase hyphenated UUID form (STD1-WIRE-16).
 fn parse_uuid(s: &str, what: &'static str) -> Result<uuid::Uuid, SyntaxError> {
     let parsed = uuid::Uuid::try_parse(s).map_err(|_| SyntaxError(what))?;
     // `try_parse` also accepts upper case, braces and the simple form.
@@ -202,7 +202,7 @@ uuid_type!(
     "message_id"
 );
 
-/// A client-chosen request reference, echoed in the reply (STD1-WIRE-8).
+/// A client-chosen request reference, echoed in the reply (STD1-WIRE-9).
 ///
 /// 1 to 64 printable ASCII characters (U+0021 to U+007E).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -248,7 +248,7 @@ impl<'de> Deserialize<'de> for Ref {
     }
 }
 
-/// ISO 3166-1 alpha-2 code of the steg number's country (STD1-WIRE-16).
+/// ISO 3166-1 alpha-2 code of the steg number's country (STD1-WIRE-17).
 ///
 /// Two ASCII capital letters. Only used for aggregate counts; see STD1-SRV-9.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
@@ -299,7 +299,7 @@ mod tests {
 
     #[test]
     fn hex64_accepts_only_lowercase_64() {
-        // STD1-WIRE-14
+        // STD1-WIRE-15
         assert_eq!(
             HEX.parse::<RoomHash>().map(|h| h.to_hex()).as_deref(),
             Ok(HEX)
@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn uuid_accepts_only_canonical_lowercase() {
-        // STD1-WIRE-15
+        // STD1-WIRE-16
         let s = "6f1c2a9e-3b4d-4c5e-8f70-91a2b3c4d5e6";
         assert_eq!(
             s.parse::<MessageId>().map(|m| m.to_string()).as_deref(),
@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn ref_syntax() {
-        // STD1-WIRE-8
+        // STD1-WIRE-9
         assert!("1".parse::<Ref>().is_ok());
         assert!("a".repeat(64).parse::<Ref>().is_ok());
         assert!("a".repeat(65).parse::<Ref>().is_err());
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn country_code_syntax() {
-        // STD1-WIRE-16
+        // STD1-WIRE-17
         assert!("KE".parse::<CountryCode>().is_ok());
         assert!("ke".parse::<CountryCode>().is_err());
         assert!("KEN".parse::<CountryCode>().is_err());

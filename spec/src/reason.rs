@@ -1,4 +1,4 @@
-//! The complete catalogue of error reasons (STD1-WIRE-25).
+//! The complete catalogue of error reasons (STD1-WIRE-27).
 //!
 //! A reason is a stable machine-readable string. Clients branch on it,
 //! conformance checks compare it, and it never carries user data.
@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorReason {
-    // Framing (STD1-WIRE-9 to STD1-WIRE-11).
+    // Framing (STD1-WIRE-10 to STD1-WIRE-12).
     InvalidFrame,
     UnknownEvent,
     InvalidPayload,
-    // Field syntax (STD1-WIRE-13).
+    // Field syntax (STD1-WIRE-14).
     InvalidRoom,
     InvalidAccess,
     InvalidSender,
@@ -26,7 +26,7 @@ pub enum ErrorReason {
     InvalidIv,
     InvalidCiphertext,
     MessageTooLarge,
-    // Session state (STD1-WIRE-20).
+    // Session state (STD1-WIRE-21).
     NotJoined,
     AlreadyJoined,
     RoomExpired,
@@ -35,7 +35,6 @@ pub enum ErrorReason {
     RoomExists,
     Unauthorized,
     Locked,
-    PairingRequired,
     PairingInvalid,
     SenderMismatch,
     AlreadyPaired,
@@ -52,7 +51,7 @@ pub enum ErrorReason {
     InternalError,
 }
 
-/// Extra members an error object carries besides `reason` (STD1-WIRE-26).
+/// Extra members an error object carries besides `reason` (STD1-WIRE-28).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorDetail {
     /// No other member.
@@ -65,7 +64,7 @@ pub enum ErrorDetail {
 
 impl ErrorReason {
     /// All reasons, in catalogue order.
-    pub const ALL: [ErrorReason; 32] = [
+    pub const ALL: [ErrorReason; 31] = [
         Self::InvalidFrame,
         Self::UnknownEvent,
         Self::InvalidPayload,
@@ -85,7 +84,6 @@ impl ErrorReason {
         Self::RoomExists,
         Self::Unauthorized,
         Self::Locked,
-        Self::PairingRequired,
         Self::PairingInvalid,
         Self::SenderMismatch,
         Self::AlreadyPaired,
@@ -122,7 +120,6 @@ impl ErrorReason {
             Self::RoomExists => "room_exists",
             Self::Unauthorized => "unauthorized",
             Self::Locked => "locked",
-            Self::PairingRequired => "pairing_required",
             Self::PairingInvalid => "pairing_invalid",
             Self::SenderMismatch => "sender_mismatch",
             Self::AlreadyPaired => "already_paired",
@@ -138,7 +135,7 @@ impl ErrorReason {
         }
     }
 
-    /// Which extra member accompanies this reason (STD1-WIRE-26).
+    /// Which extra member accompanies this reason (STD1-WIRE-28).
     pub const fn detail(self) -> ErrorDetail {
         match self {
             Self::Unauthorized | Self::PairingInvalid => ErrorDetail::AttemptsRemaining,
@@ -147,10 +144,15 @@ impl ErrorReason {
         }
     }
 
-    /// Whether the request changed nothing on the server. Only
-    /// `internal_error` leaves the outcome unknown (STD1-WIRE-21).
-    pub const fn state_unchanged(self) -> bool {
-        !matches!(self, Self::InternalError)
+    /// Whether a request answered with this reason may have changed server
+    /// state (STD1-WIRE-23): a wrong PIN or pairing code counts a failure and
+    /// may set a lock, and `internal_error` leaves the outcome unknown. Every
+    /// other error changes nothing.
+    pub const fn may_change_state(self) -> bool {
+        matches!(
+            self,
+            Self::Unauthorized | Self::PairingInvalid | Self::Locked | Self::InternalError
+        )
     }
 }
 
@@ -181,7 +183,7 @@ mod tests {
 
     #[test]
     fn spelling_round_trips_and_matches_serde() {
-        // STD1-WIRE-25
+        // STD1-WIRE-27
         for reason in ErrorReason::ALL {
             assert_eq!(reason.as_str().parse(), Ok(reason));
             let json = serde_json::to_string(&reason).expect("serialise");

@@ -1,5 +1,5 @@
 //! The two binary fields of a message, validated on their decoded bytes
-//! (STD1-ENC-5, STD1-WIRE-17).
+//! (STD1-ENC-5, STD1-WIRE-18).
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -28,7 +28,7 @@ impl Ciphertext {
         }
     }
 
-    /// Decodes and checks the wire form (STD1-WIRE-17, STD1-ENC-5).
+    /// Decodes and checks the wire form (STD1-WIRE-18, STD1-ENC-5).
     pub fn from_base64(text: &str) -> Result<Self, ErrorReason> {
         Self::from_bytes(b64::decode(text).ok_or(ErrorReason::InvalidEncoding)?)
     }
@@ -50,7 +50,7 @@ impl Iv {
         Self(bytes)
     }
 
-    /// Decodes and checks the wire form (STD1-WIRE-17, STD1-ENC-2).
+    /// Decodes and checks the wire form (STD1-WIRE-18, STD1-ENC-2).
     pub fn from_base64(text: &str) -> Result<Self, ErrorReason> {
         let bytes = b64::decode(text).ok_or(ErrorReason::InvalidEncoding)?;
         <[u8; IV_BYTES]>::try_from(bytes.as_slice())

@@ -1,4 +1,4 @@
-//! Client-to-server frames: `{"event": …, "ref": …, "data": {…}}` (STD1-WIRE-6).
+//! Client-to-server frames: `{"event": …, "ref": …, "data": {…}}` (STD1-WIRE-7).
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
@@ -66,7 +66,7 @@ pub struct ResetPairing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Empty {}
 
-/// Every client event with its payload (STD1-WIRE-12).
+/// Every client event with its payload (STD1-WIRE-13).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientEvent {
     Create(CreateRoom),

@@ -1,4 +1,4 @@
-//! The strict decoder of client frames (STD1-WIRE-9 to STD1-WIRE-13).
+//! The strict decoder of client frames (STD1-WIRE-10 to STD1-WIRE-14).
 //!
 //! It is a pure function from frame text to either a typed frame or the one
 //! error reason the spec assigns to that text. It never panics and never
@@ -29,7 +29,7 @@ pub struct DecodeError {
     pub reason: ErrorReason,
 }
 
-/// Decodes one text frame (STD1-WIRE-9 to STD1-WIRE-13).
+/// Decodes one text frame (STD1-WIRE-10 to STD1-WIRE-14).
 pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
     let fail = |reference: Option<&Ref>, event, reason| DecodeError {
         reference: reference.cloned(),
@@ -37,12 +37,12 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         reason,
     };
 
-    // STD1-WIRE-9: one JSON object, no duplicate names anywhere.
+    // STD1-WIRE-10: one JSON object, no duplicate names anywhere.
     let Some(Json::Object(members)) = json::parse(text) else {
         return Err(fail(None, None, ErrorReason::InvalidFrame));
     };
 
-    // STD1-WIRE-10: `ref` first, so that every later error can echo it.
+    // STD1-WIRE-11: `ref` first, so that every later error can echo it.
     let reference = match member(&members, "ref") {
         Some(Json::String(s)) => {
             Ref::from_str(s).map_err(|_| fail(None, None, ErrorReason::InvalidFrame))?
@@ -51,7 +51,7 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
     };
     let r = Some(&reference);
 
-    // STD1-WIRE-11: exactly `event`, `ref` and `data`, with the right types.
+    // STD1-WIRE-12: exactly `event`, `ref` and `data`, with the right types.
     if members
         .iter()
         .any(|(name, _)| !matches!(name.as_str(), "event" | "ref" | "data"))
@@ -65,11 +65,11 @@ pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
         return Err(fail(r, None, ErrorReason::InvalidFrame));
     };
 
-    // STD1-WIRE-12: a known event name.
+    // STD1-WIRE-13: a known event name.
     let name =
         EventName::from_wire(event_name).ok_or_else(|| fail(r, None, ErrorReason::UnknownEvent))?;
 
-    // STD1-WIRE-13: the payload.
+    // STD1-WIRE-14: the payload.
     let event = decode_payload(name, data).map_err(|reason| fail(r, Some(name), reason))?;
     Ok(ClientFrame { reference, event })
 }
@@ -78,7 +78,7 @@ fn member<'a>(members: &'a [(String, Json)], name: &str) -> Option<&'a Json> {
     members.iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
-/// Field access over one `data` object, applying STD1-WIRE-13's rules.
+/// Field access over one `data` object, applying STD1-WIRE-14's rules.
 struct Payload<'a>(&'a [(String, Json)]);
 
 impl<'a> Payload<'a> {

@@ -1,4 +1,4 @@
-//! A JSON tree that refuses duplicate member names (STD1-WIRE-9).
+//! A JSON tree that refuses duplicate member names (STD1-WIRE-10).
 //!
 //! `serde_json::Value` keeps the last of two equal names, and two parsers
 //! that keep different ones read one frame two ways. This tree keeps member
@@ -24,6 +24,15 @@ pub enum Json {
 }
 
 impl Json {
+    /// Nesting depth: 0 for a scalar, 1 for an array or object of scalars.
+    pub fn depth(&self) -> usize {
+        match self {
+            Json::Array(items) => 1 + items.iter().map(Json::depth).max().unwrap_or(0),
+            Json::Object(members) => 1 + members.iter().map(|(_, v)| v.depth()).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// Name of the JSON type, for diagnostics.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -37,10 +46,16 @@ impl Json {
     }
 }
 
-/// Parses one JSON text; `None` for invalid JSON, trailing data, duplicate
-/// member names, or nesting beyond serde_json's limit.
+/// Deepest nesting of arrays and objects a frame may have, the outermost
+/// object counting as 1 (STD1-WIRE-10).
+pub const MAX_DEPTH: usize = 32;
+
+/// Parses one JSON text; `None` for invalid JSON, trailing data, a value that
+/// is not I-JSON (duplicate member names, lone surrogates, numbers out of
+/// range) or nesting deeper than [`MAX_DEPTH`].
 pub fn parse(text: &str) -> Option<Json> {
-    serde_json::from_str(text).ok()
+    let value: Json = serde_json::from_str(text).ok()?;
+    (value.depth() <= MAX_DEPTH).then_some(value)
 }
 
 struct JsonVisitor;
@@ -114,7 +129,7 @@ mod tests {
 
     #[test]
     fn duplicates_are_refused_at_any_depth() {
-        // STD1-WIRE-9
+        // STD1-WIRE-10
         assert!(parse(r#"{"a":1,"a":2}"#).is_none());
         assert!(parse(r#"{"a":{"b":1,"b":1}}"#).is_none());
         assert!(parse(r#"[{"x":[{"y":0,"y":0}]}]"#).is_none());
@@ -123,7 +138,7 @@ mod tests {
 
     #[test]
     fn escaped_spellings_of_one_name_are_duplicates() {
-        // STD1-WIRE-9: "\u0061" is "a" after unescaping.
+        // STD1-WIRE-10: "\u0061" is "a" after unescaping.
         assert!(parse(r#"{"a":1,"\u0061":2}"#).is_none());
     }
 
@@ -131,6 +146,33 @@ mod tests {
     fn deep_nesting_fails_cleanly() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert!(parse(&deep).is_none());
+    }
+
+    #[test]
+    fn depth_limit_is_exact() {
+        // STD1-WIRE-10: the outermost object counts as 1.
+        let nested = |depth: usize| {
+            format!(
+                "{{\"a\":{}0{}}}",
+                "[".repeat(depth - 1),
+                "]".repeat(depth - 1)
+            )
+        };
+        assert_eq!(
+            parse(&nested(MAX_DEPTH)).map(|j| j.depth()),
+            Some(MAX_DEPTH)
+        );
+        assert!(parse(&nested(MAX_DEPTH + 1)).is_none());
+        assert_eq!(parse("{}").map(|j| j.depth()), Some(1));
+    }
+
+    #[test]
+    fn non_i_json_values_are_refused() {
+        // STD1-WIRE-10: numbers beyond a double and escaped lone surrogates.
+        assert!(parse(r#"{"a":1e400}"#).is_none());
+        assert!(parse(r#"{"a":-1e400}"#).is_none());
+        assert!(parse(r#"{"a":"\udc00"}"#).is_none());
+        assert!(parse(r#"{"a":1e300,"b":"\ud83d\ude00"}"#).is_some());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Server-to-client frames: replies `{ref, ok}`, errors `{ref, error}` and
-//! broadcasts `{event, data}` (STD1-WIRE-6, STD1-WIRE-7).
+//! broadcasts `{event, data}` (STD1-WIRE-7, STD1-WIRE-8).
 //!
 //! Servers encode these; clients and the conformance harness decode them.
 //! Decoding is strict (unknown members are refused) so that a harness notices
@@ -21,6 +21,9 @@ pub struct Message {
     pub ciphertext: Ciphertext,
     pub iv: Iv,
     pub sent_at: Timestamp,
+    /// Always present, `null` while unread: `deserialize_with` makes serde
+    /// refuse a missing member instead of reading it as `None`.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub read_at: Option<Timestamp>,
     pub edited: bool,
 }
@@ -32,6 +35,7 @@ pub struct Joined {
     pub room_id: RoomId,
     pub ttl_expires_at: Timestamp,
     pub awaiting_party: bool,
+    #[serde(deserialize_with = "Option::deserialize")]
     pub current_message: Option<Message>,
 }
 
@@ -47,7 +51,7 @@ pub struct Sent {
 #[serde(deny_unknown_fields)]
 pub struct Done {}
 
-/// What an `ok` reply carries, by the request it answers (STD1-WIRE-24).
+/// What an `ok` reply carries, by the request it answers (STD1-WIRE-26).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ReplyBody {
@@ -56,7 +60,7 @@ pub enum ReplyBody {
     Done(Done),
 }
 
-/// The `error` object (STD1-WIRE-26).
+/// The `error` object (STD1-WIRE-28).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
@@ -77,7 +81,7 @@ impl ErrorBody {
         }
     }
 
-    /// Whether the extra members are exactly those STD1-WIRE-26 requires.
+    /// Whether the extra members are exactly those STD1-WIRE-28 requires.
     pub fn is_well_formed(&self) -> bool {
         match self.reason.detail() {
             ErrorDetail::None => self.attempts_remaining.is_none() && self.retry_after.is_none(),
@@ -101,7 +105,7 @@ pub enum ExpiryCause {
     Ttl,
 }
 
-/// Events the server pushes to sessions (STD1-WIRE-27).
+/// Events the server pushes to sessions (STD1-WIRE-29).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "event",
@@ -155,11 +159,11 @@ pub struct OkReply {
     pub ok: ReplyBody,
 }
 
-/// An error reply; `ref` is `null` when the frame had no valid `ref` (STD1-WIRE-10).
+/// An error reply; `ref` is `null` when the frame had no valid `ref` (STD1-WIRE-11).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorReply {
-    #[serde(rename = "ref")]
+    #[serde(rename = "ref", deserialize_with = "Option::deserialize")]
     pub reference: Option<Ref>,
     pub error: ErrorBody,
 }
@@ -181,14 +185,63 @@ impl ServerFrame {
     }
 
     /// Decodes a frame received from a server; `None` if it is not exactly
-    /// one of the shapes this module defines.
+    /// one of the shapes this module defines, with every member present
+    /// (STD1-WIRE-26).
     pub fn from_json(text: &str) -> Option<Self> {
-        // Refuse duplicate member names first, as servers must (STD1-WIRE-9).
+        // Refuse duplicate member names first, as servers must (STD1-WIRE-10).
         super::json::parse(text)?;
         let frame: Self = serde_json::from_str(text).ok()?;
         match &frame {
             Self::Error(e) if !e.error.is_well_formed() => None,
             _ => Some(frame),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_that_may_be_null_must_still_be_present() {
+        // STD1-WIRE-26, STD1-WIRE-11
+        let joined = r#"{"ref":"1","ok":{"room_id":"00000000-0000-0000-0000-000000000000","ttl_expires_at":"2026-12-04T09:00:00Z","awaiting_party":true,"current_message":null}}"#;
+        assert!(ServerFrame::from_json(joined).is_some());
+        let without = joined.replace(r#","current_message":null"#, "");
+        assert!(ServerFrame::from_json(&without).is_none());
+        assert!(
+            ServerFrame::from_json(r#"{"ref":null,"error":{"reason":"invalid_frame"}}"#).is_some()
+        );
+        assert!(ServerFrame::from_json(r#"{"error":{"reason":"invalid_frame"}}"#).is_none());
+    }
+
+    #[test]
+    fn error_extras_must_match_the_reason() {
+        // STD1-WIRE-28
+        assert!(
+            ServerFrame::from_json(
+                r#"{"ref":"1","error":{"reason":"unauthorized","attempts_remaining":9}}"#
+            )
+            .is_some()
+        );
+        assert!(
+            ServerFrame::from_json(r#"{"ref":"1","error":{"reason":"unauthorized"}}"#).is_none()
+        );
+        assert!(
+            ServerFrame::from_json(r#"{"ref":"1","error":{"reason":"not_found","retry_after":3}}"#)
+                .is_none()
+        );
+        assert!(
+            ServerFrame::from_json(r#"{"ref":"1","error":{"reason":"locked","retry_after":0}}"#)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn unknown_members_and_duplicates_are_refused() {
+        // STD1-WIRE-8, STD1-WIRE-10
+        assert!(ServerFrame::from_json(r#"{"ref":"1","ok":{},"extra":1}"#).is_none());
+        assert!(ServerFrame::from_json(r#"{"ref":"1","ref":"2","ok":{}}"#).is_none());
+        assert!(ServerFrame::from_json(r#"{"event":"party_paired","data":{"x":1}}"#).is_none());
     }
 }

@@ -1,4 +1,4 @@
-//! UTC timestamps on the wire: `YYYY-MM-DDTHH:MM:SSZ`, second precision (STD1-WIRE-18).
+//! UTC timestamps on the wire: `YYYY-MM-DDTHH:MM:SSZ`, second precision (STD1-WIRE-19).
 //!
 //! One fixed layout (no offsets, no fractions) keeps the text comparable as a
 //! string and leaves nothing for two implementations to format differently.
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn formats_and_parses_the_one_layout() {
-        // STD1-WIRE-18
+        // STD1-WIRE-19
         let t = Timestamp::from_unix(1_776_530_447).expect("in range");
         assert_eq!(t.to_string(), "2026-04-18T16:40:47Z");
         assert_eq!("2026-04-18T16:40:47Z".parse(), Ok(t));
@@ -128,7 +128,7 @@ mod tests {
 
     #[test]
     fn rejects_other_layouts_and_impossible_dates() {
-        // STD1-WIRE-18
+        // STD1-WIRE-19
         for bad in [
             "2026-04-18T16:40:47.000Z",
             "2026-04-18T16:40:47+00:00",
