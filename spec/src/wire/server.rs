@@ -136,6 +136,17 @@ pub enum Broadcast {
 }
 
 impl Broadcast {
+    /// Every broadcast event name, in the order of the spec's table (STD1-WIRE-29).
+    pub const NAMES: [&'static str; 7] = [
+        "new_message",
+        "message_read",
+        "message_edited",
+        "message_deleted",
+        "counterparty_typing",
+        "party_paired",
+        "room_expired",
+    ];
+
     /// The wire name of the event.
     pub fn name(&self) -> &'static str {
         match self {
