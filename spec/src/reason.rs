@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorReason {
-    // Framing (STD1-WIRE-10 to STD1-WIRE-12).
+    // Framing (STD1-WIRE-10 to STD1-WIRE-13).
     InvalidFrame,
     UnknownEvent,
     InvalidPayload,

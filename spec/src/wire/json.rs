@@ -1,10 +1,12 @@
-//! A JSON tree that refuses duplicate member names (STD1-WIRE-10).
+//! A JSON tree for I-JSON messages (RFC 7493), as STD1-WIRE-10 requires.
 //!
 //! `serde_json::Value` keeps the last of two equal names, and two parsers
 //! that keep different ones read one frame two ways. This tree keeps member
 //! order and fails on the first duplicate at any depth, so a frame has exactly
-//! one meaning or none. serde_json's nesting limit (128) still applies, so
-//! deep input fails cleanly instead of exhausting the stack.
+//! one meaning or none. serde_json already refuses escaped lone surrogates and
+//! numbers beyond the range of a double, the other I-JSON rules. Nesting is
+//! limited to [`MAX_DEPTH`]; serde_json's own limit (128) fails deeper input
+//! cleanly before it can exhaust the stack.
 
 use std::collections::BTreeSet;
 use std::fmt;

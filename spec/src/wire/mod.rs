@@ -20,17 +20,20 @@ pub use server::{
 };
 pub use timestamp::Timestamp;
 
-/// WebSocket close codes a server uses (STD1-WIRE-3, STD1-WIRE-4, STD1-LIFE-7).
+/// The WebSocket close codes a server uses, and no others (STD1-WIRE-5).
 pub mod close_code {
-    /// The room expired; the session is over.
+    /// The room expired; the session is over (reason `room_expired`, STD1-LIFE-7).
     pub const ROOM_EXPIRED: u16 = 1000;
+    /// The close reason sent with [`ROOM_EXPIRED`].
+    pub const ROOM_EXPIRED_REASON: &str = "room_expired";
     /// The server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
     /// The client sent a binary frame.
     pub const UNSUPPORTED_DATA: u16 = 1003;
     /// A text frame was not valid UTF-8.
     pub const INVALID_PAYLOAD: u16 = 1007;
-    /// Idle or join deadline passed.
+    /// Idle, join deadline passed, or displaced by a newer session of the
+    /// same record (STD1-WIRE-24, STD1-WIRE-25, STD1-JOIN-9).
     pub const POLICY: u16 = 1008;
     /// A frame exceeded the size limit.
     pub const TOO_BIG: u16 = 1009;
