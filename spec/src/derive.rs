@@ -33,7 +33,7 @@ impl Phone {
     }
 }
 
-/// Redacted: the steg number is the shared secret (STD1-SRV-15).
+/// Redacted: the steg number is the shared secret (STD1-SRV-16).
 impl fmt::Debug for Phone {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Phone(<redacted>)")
@@ -58,7 +58,7 @@ impl Pin {
     }
 }
 
-/// Redacted: the PIN is a secret (STD1-SRV-15).
+/// Redacted: the PIN is a secret (STD1-SRV-16).
 impl fmt::Debug for Pin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Pin(<redacted>)")
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_in_debug() {
-        // STD1-SRV-15
+        // STD1-SRV-16
         let p = phone("15550123456");
         assert_eq!(format!("{p:?}"), "Phone(<redacted>)");
         assert_eq!(format!("{:?}", pin("1234")), "Pin(<redacted>)");

@@ -67,7 +67,7 @@ macro_rules! hex64_type {
 
         /// Debug is redacted: these values are credentials or linkable
         /// identifiers, and a stray `{:?}` must not put them in a log
-        /// (STD1-SRV-15). Use `Display` where the value is really wanted.
+        /// (STD1-SRV-16). Use `Display` where the value is really wanted.
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 write!(f, "{}(<redacted>)", stringify!($name))
@@ -250,7 +250,7 @@ impl<'de> Deserialize<'de> for Ref {
 
 /// ISO 3166-1 alpha-2 code of the steg number's country (STD1-WIRE-17).
 ///
-/// Two ASCII capital letters. Only used for aggregate counts; see STD1-SRV-9.
+/// Two ASCII capital letters. Only used for aggregate counts; see STD1-SRV-10.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct CountryCode([u8; 2]);
 
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn debug_never_prints_a_whole_hash() {
-        // STD1-SRV-15
+        // STD1-SRV-16
         let h: AccessHash = HEX.parse().expect("valid");
         let shown = format!("{h:?}");
         assert_eq!(shown, "AccessHash(<redacted>)");

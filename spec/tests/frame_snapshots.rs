@@ -35,7 +35,11 @@ fn iv() -> Iv {
 }
 
 fn render(frames: Vec<(&str, String)>) -> String {
-    frames.into_iter().map(|(label, json)| format!("# {label}\n{json}\n")).collect::<Vec<_>>().join("\n")
+    frames
+        .into_iter()
+        .map(|(label, json)| format!("# {label}\n{json}\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
@@ -69,17 +73,50 @@ fn client_frames() {
                 pairing_hash: None,
             }),
         ),
-        ("send_message (empty room)", ClientEvent::SendMessage(SendMessage { ciphertext: ciphertext(), iv: iv(), replaces: None })),
+        (
+            "send_message (empty room)",
+            ClientEvent::SendMessage(SendMessage {
+                ciphertext: ciphertext(),
+                iv: iv(),
+                replaces: None,
+            }),
+        ),
         (
             "send_message (reply)",
-            ClientEvent::SendMessage(SendMessage { ciphertext: ciphertext(), iv: iv(), replaces: Some(message_id()) }),
+            ClientEvent::SendMessage(SendMessage {
+                ciphertext: ciphertext(),
+                iv: iv(),
+                replaces: Some(message_id()),
+            }),
         ),
-        ("read_receipt", ClientEvent::ReadReceipt(ReadReceipt { message_id: message_id() })),
-        ("edit_message", ClientEvent::EditMessage(EditMessage { message_id: message_id(), ciphertext: ciphertext(), iv: iv() })),
-        ("delete_message", ClientEvent::DeleteMessage(DeleteMessage { message_id: message_id() })),
+        (
+            "read_receipt",
+            ClientEvent::ReadReceipt(ReadReceipt {
+                message_id: message_id(),
+            }),
+        ),
+        (
+            "edit_message",
+            ClientEvent::EditMessage(EditMessage {
+                message_id: message_id(),
+                ciphertext: ciphertext(),
+                iv: iv(),
+            }),
+        ),
+        (
+            "delete_message",
+            ClientEvent::DeleteMessage(DeleteMessage {
+                message_id: message_id(),
+            }),
+        ),
         ("typing", ClientEvent::Typing),
         ("expire_room", ClientEvent::ExpireRoom),
-        ("reset_pairing", ClientEvent::ResetPairing(ResetPairing { pairing_hash: parse(PAIRING) })),
+        (
+            "reset_pairing",
+            ClientEvent::ResetPairing(ResetPairing {
+                pairing_hash: parse(PAIRING),
+            }),
+        ),
     ];
     let rendered = events
         .into_iter()
@@ -104,8 +141,20 @@ fn server_frames() {
         read_at: None,
         edited: false,
     };
-    let ok = |body| ServerFrame::Ok(OkReply { reference: parse("7"), ok: body }).to_json();
-    let error = |reference: Option<&str>, error| ServerFrame::Error(ErrorReply { reference: reference.map(parse), error }).to_json();
+    let ok = |body| {
+        ServerFrame::Ok(OkReply {
+            reference: parse("7"),
+            ok: body,
+        })
+        .to_json()
+    };
+    let error = |reference: Option<&str>, error| {
+        ServerFrame::Error(ErrorReply {
+            reference: reference.map(parse),
+            error,
+        })
+        .to_json()
+    };
     let broadcast = |b| ServerFrame::Broadcast(b).to_json();
     let frames = vec![
         (
@@ -126,26 +175,82 @@ fn server_frames() {
                 current_message: Some(message.clone()),
             })),
         ),
-        ("sent", ok(ReplyBody::Sent(Sent { message_id: message_id() }))),
+        (
+            "sent",
+            ok(ReplyBody::Sent(Sent {
+                message_id: message_id(),
+            })),
+        ),
         ("done", ok(ReplyBody::Done(Done {}))),
-        ("error", error(Some("7"), ErrorBody::plain(ErrorReason::Conflict))),
-        ("error without a valid ref", error(None, ErrorBody::plain(ErrorReason::InvalidFrame))),
+        (
+            "error",
+            error(Some("7"), ErrorBody::plain(ErrorReason::Conflict)),
+        ),
+        (
+            "error without a valid ref",
+            error(None, ErrorBody::plain(ErrorReason::InvalidFrame)),
+        ),
         (
             "error with attempts_remaining",
-            error(Some("7"), ErrorBody { reason: ErrorReason::PairingInvalid, attempts_remaining: Some(3), retry_after: None }),
+            error(
+                Some("7"),
+                ErrorBody {
+                    reason: ErrorReason::PairingInvalid,
+                    attempts_remaining: Some(3),
+                    retry_after: None,
+                },
+            ),
         ),
         (
             "error with retry_after",
-            error(Some("7"), ErrorBody { reason: ErrorReason::RateLimited, attempts_remaining: None, retry_after: Some(42) }),
+            error(
+                Some("7"),
+                ErrorBody {
+                    reason: ErrorReason::RateLimited,
+                    attempts_remaining: None,
+                    retry_after: Some(42),
+                },
+            ),
         ),
         ("new_message", broadcast(Broadcast::NewMessage(message))),
-        ("message_read", broadcast(Broadcast::MessageRead { message_id: message_id(), read_at: at("2026-11-27T09:00:09Z") })),
-        ("message_edited", broadcast(Broadcast::MessageEdited { message_id: message_id(), ciphertext: ciphertext(), iv: iv() })),
-        ("message_deleted", broadcast(Broadcast::MessageDeleted { message_id: message_id() })),
-        ("counterparty_typing", broadcast(Broadcast::CounterpartyTyping {})),
+        (
+            "message_read",
+            broadcast(Broadcast::MessageRead {
+                message_id: message_id(),
+                read_at: at("2026-11-27T09:00:09Z"),
+            }),
+        ),
+        (
+            "message_edited",
+            broadcast(Broadcast::MessageEdited {
+                message_id: message_id(),
+                ciphertext: ciphertext(),
+                iv: iv(),
+            }),
+        ),
+        (
+            "message_deleted",
+            broadcast(Broadcast::MessageDeleted {
+                message_id: message_id(),
+            }),
+        ),
+        (
+            "counterparty_typing",
+            broadcast(Broadcast::CounterpartyTyping {}),
+        ),
         ("party_paired", broadcast(Broadcast::PartyPaired {})),
-        ("room_expired (party)", broadcast(Broadcast::RoomExpired { cause: ExpiryCause::Party })),
-        ("room_expired (ttl)", broadcast(Broadcast::RoomExpired { cause: ExpiryCause::Ttl })),
+        (
+            "room_expired (party)",
+            broadcast(Broadcast::RoomExpired {
+                cause: ExpiryCause::Party,
+            }),
+        ),
+        (
+            "room_expired (ttl)",
+            broadcast(Broadcast::RoomExpired {
+                cause: ExpiryCause::Ttl,
+            }),
+        ),
     ];
     insta::assert_snapshot!("server_frames", render(frames));
 }
@@ -153,7 +258,9 @@ fn server_frames() {
 #[test]
 fn error_catalogue() {
     // STD1-WIRE-27: the reason spellings and their extra members, as one reviewed list.
-    let lines: Vec<String> =
-        ErrorReason::ALL.iter().map(|r| format!("{:<20} {:?}", r.as_str(), r.detail())).collect();
+    let lines: Vec<String> = ErrorReason::ALL
+        .iter()
+        .map(|r| format!("{:<20} {:?}", r.as_str(), r.detail()))
+        .collect();
     insta::assert_snapshot!("error_catalogue", lines.join("\n"));
 }

@@ -69,7 +69,7 @@ impl Iv {
     }
 }
 
-/// Debug shows sizes only: ciphertext is never logged (STD1-SRV-15).
+/// Debug shows sizes only: ciphertext is never logged (STD1-SRV-16).
 impl std::fmt::Debug for Ciphertext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Ciphertext({} bytes)", self.0.len())
