@@ -131,40 +131,35 @@ fn schemas_reject_broken_vectors() {
     assert!(!validator("encryption.schema.json").is_valid(&encryption));
 }
 
+/// Replays normalisation vectors through one normalise/validate pair.
+fn check_normalisation(
+    cases: &[Value],
+    normalise: fn(&str) -> String,
+    validate: fn(&str) -> Result<(), stelgano_spec::normalise::InputError>,
+) {
+    for case in cases {
+        let normalised = normalise(str_of(case, "input"));
+        assert_eq!(
+            normalised,
+            str_of(case, "normalised"),
+            "{}",
+            case["comment"]
+        );
+        assert_eq!(
+            validate(&normalised).is_ok(),
+            case["result"] == "valid",
+            "{}",
+            case["comment"]
+        );
+    }
+}
+
 #[test]
 fn derivation_vectors_hold() {
     // STD1-DRV-1 .. STD1-DRV-8
     let file = load("derivation.json");
-    for case in array(&file, "phones") {
-        let normalised = normalise_phone(str_of(case, "input"));
-        assert_eq!(
-            normalised,
-            str_of(case, "normalised"),
-            "{}",
-            case["comment"]
-        );
-        assert_eq!(
-            validate_phone(&normalised).is_ok(),
-            case["result"] == "valid",
-            "{}",
-            case["comment"]
-        );
-    }
-    for case in array(&file, "pins") {
-        let normalised = normalise_pin(str_of(case, "input"));
-        assert_eq!(
-            normalised,
-            str_of(case, "normalised"),
-            "{}",
-            case["comment"]
-        );
-        assert_eq!(
-            validate_pin(&normalised).is_ok(),
-            case["result"] == "valid",
-            "{}",
-            case["comment"]
-        );
-    }
+    check_normalisation(array(&file, "phones"), normalise_phone, validate_phone);
+    check_normalisation(array(&file, "pins"), normalise_pin, validate_pin);
     let tests = array(&file, "tests");
     assert!(tests.len() >= 25, "at least 25 derivation cases");
     for case in tests {

@@ -19,8 +19,7 @@ fn error_name(e: InputError) -> &'static str {
     }
 }
 
-/// (comment, typed input, expected normalised digits, expected validity)
-const PHONES: &[(&str, &str, &str, Option<&str>)] = &[
+const PHONES: &[NormalisationCase] = &[
     ("digits only", "15550123456", "15550123456", None),
     (
         "E.164 with formatting",
@@ -106,8 +105,7 @@ const PHONES: &[(&str, &str, &str, Option<&str>)] = &[
     ("empty", "", "", Some("phone_too_short")),
 ];
 
-/// (comment, typed input, expected normalised PIN, expected validity)
-const PINS: &[(&str, &str, &str, Option<&str>)] = &[
+const PINS: &[NormalisationCase] = &[
     ("four ASCII digits", "1234", "1234", None),
     ("surrounding whitespace trimmed", " 1234\n", "1234", None),
     (
@@ -361,34 +359,29 @@ const CASES: &[(&str, &str, &str, &str, &[&str])] = &[
     ),
 ];
 
-pub(super) fn file() -> Value {
-    let phones: Vec<Value> = PHONES
-        .iter()
-        .enumerate()
-        .map(|(i, (comment, input, expected, error))| {
-            let normalised = normalise_phone(input);
-            assert_eq!(&normalised, expected, "phone vector {comment}");
-            let actual = validate_phone(&normalised).err().map(error_name);
-            assert_eq!(actual, *error, "phone vector {comment}");
-            json!({
-                "tcId": i + 1,
-                "comment": comment,
-                "input": input,
-                "normalised": normalised,
-                "result": if error.is_some() { "invalid" } else { "valid" },
-                "error": error,
-            })
-        })
-        .collect();
+/// (comment, typed input, expected normalised form, expected error)
+type NormalisationCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+);
 
-    let pins: Vec<Value> = PINS
+/// Vectors for one normalisation function, checked against it as they are built.
+fn normalisation_cases(
+    what: &str,
+    cases: &[NormalisationCase],
+    normalise: fn(&str) -> String,
+    validate: fn(&str) -> Result<(), InputError>,
+) -> Vec<Value> {
+    cases
         .iter()
         .enumerate()
         .map(|(i, (comment, input, expected, error))| {
-            let normalised = normalise_pin(input);
-            assert_eq!(&normalised, expected, "PIN vector {comment}");
-            let actual = validate_pin(&normalised).err().map(error_name);
-            assert_eq!(actual, *error, "PIN vector {comment}");
+            let normalised = normalise(input);
+            assert_eq!(&normalised, expected, "{what} vector {comment}");
+            let actual = validate(&normalised).err().map(error_name);
+            assert_eq!(actual, *error, "{what} vector {comment}");
             json!({
                 "tcId": i + 1,
                 "comment": comment,
@@ -398,7 +391,12 @@ pub(super) fn file() -> Value {
                 "error": error,
             })
         })
-        .collect();
+        .collect()
+}
+
+pub(super) fn file() -> Value {
+    let phones = normalisation_cases("phone", PHONES, normalise_phone, validate_phone);
+    let pins = normalisation_cases("PIN", PINS, normalise_pin, validate_pin);
 
     let tests: Vec<Value> = CASES
         .iter()
