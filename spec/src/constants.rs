@@ -57,7 +57,7 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// Longest `ref` a client may send, in characters (STD1-WIRE-9).
 pub const MAX_REF_CHARS: usize = 64;
 
-/// Failed attempts that lock an access record or a room's pairing gate (STD1-JOIN-18).
+/// Failures that lock a room (STD1-JOIN-18).
 pub const LOCKOUT_ATTEMPTS: u32 = 10;
 /// How long a lock lasts (STD1-JOIN-18).
 pub const LOCKOUT_DURATION: Duration = Duration::from_secs(30 * 60);

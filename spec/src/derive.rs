@@ -104,7 +104,7 @@ pub fn sender_hash(phone: &Phone, access: &AccessHash, room: &RoomHash) -> Sende
 }
 
 /// The three identifiers a party presents when it creates or joins a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PartyHashes {
     pub room_hash: RoomHash,
     pub access_hash: AccessHash,
@@ -125,9 +125,19 @@ impl PartyHashes {
     }
 }
 
-/// The AES-256-GCM message key of one room (STD1-DRV-7). Debug is redacted.
-#[derive(Clone, PartialEq, Eq)]
+/// The AES-256-GCM message key of one room (STD1-DRV-7).
+///
+/// Debug is redacted, the bytes are wiped when the key is dropped, and there
+/// is deliberately no `PartialEq`: comparing keys is not something protocol
+/// code should do (tests compare [`EncKey::as_bytes`]).
+#[derive(Clone)]
 pub struct EncKey([u8; ENC_KEY_BYTES]);
+
+impl Drop for EncKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl EncKey {
     /// Wraps raw key bytes (for test vectors and the conformance harness).

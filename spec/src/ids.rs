@@ -52,6 +52,14 @@ macro_rules! hex64_type {
             }
         }
 
+        /// From 32 bytes read back from storage.
+        impl TryFrom<&[u8]> for $name {
+            type Error = SyntaxError;
+            fn try_from(bytes: &[u8]) -> Result<Self, SyntaxError> {
+                <[u8; 32]>::try_from(bytes).map(Self).map_err(|_| SyntaxError($what))
+            }
+        }
+
         impl FromStr for $name {
             type Err = SyntaxError;
             fn from_str(s: &str) -> Result<Self, SyntaxError> {
@@ -169,9 +177,11 @@ macro_rules! uuid_type {
             }
         }
 
+        /// Debug is redacted: room and message ids link log lines to rooms
+        /// (STD1-SRV-16). Use `Display` where the value is really wanted.
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{}({})", stringify!($name), self.0.hyphenated())
+                write!(f, "{}(<redacted>)", stringify!($name))
             }
         }
 
@@ -205,8 +215,15 @@ uuid_type!(
 /// A client-chosen request reference, echoed in the reply (STD1-WIRE-9).
 ///
 /// 1 to 64 printable ASCII characters (U+0021 to U+007E).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Ref(String);
+
+/// Redacted: a ref is client-sent data, which is never logged (STD1-SRV-16).
+impl fmt::Debug for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Ref(<redacted>)")
+    }
+}
 
 impl Ref {
     /// The reference as sent.
@@ -251,8 +268,15 @@ impl<'de> Deserialize<'de> for Ref {
 /// ISO 3166-1 alpha-2 code of the steg number's country (STD1-WIRE-17).
 ///
 /// Two ASCII capital letters. Only used for aggregate counts; see STD1-SRV-10.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CountryCode([u8; 2]);
+
+/// Redacted: client-sent data is never logged (STD1-SRV-16).
+impl fmt::Debug for CountryCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CountryCode(<redacted>)")
+    }
+}
 
 impl CountryCode {
     /// The two letters.
@@ -354,10 +378,24 @@ mod tests {
     }
 
     #[test]
-    fn debug_never_prints_a_whole_hash() {
+    fn debug_never_prints_identifiers_or_client_data() {
         // STD1-SRV-16
         let h: AccessHash = HEX.parse().expect("valid");
-        let shown = format!("{h:?}");
-        assert_eq!(shown, "AccessHash(<redacted>)");
+        assert_eq!(format!("{h:?}"), "AccessHash(<redacted>)");
+        let m: MessageId = "6f1c2a9e-3b4d-4c5e-8f70-91a2b3c4d5e6"
+            .parse()
+            .expect("valid");
+        assert_eq!(format!("{m:?}"), "MessageId(<redacted>)");
+        let r: Ref = "my-ref".parse().expect("valid");
+        assert_eq!(format!("{r:?}"), "Ref(<redacted>)");
+        let c: CountryCode = "KE".parse().expect("valid");
+        assert_eq!(format!("{c:?}"), "CountryCode(<redacted>)");
+    }
+
+    #[test]
+    fn hashes_read_back_from_32_bytes() {
+        let h: RoomHash = HEX.parse().expect("valid");
+        assert_eq!(RoomHash::try_from(h.as_bytes().as_slice()), Ok(h));
+        assert!(RoomHash::try_from(&h.as_bytes()[..31]).is_err());
     }
 }

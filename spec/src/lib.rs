@@ -17,7 +17,6 @@ pub mod normalise;
 pub mod pairing;
 pub mod reason;
 pub mod requirements;
-pub mod vectors;
 pub mod wire;
 
 pub use reason::ErrorReason;

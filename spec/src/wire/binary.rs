@@ -38,6 +38,11 @@ impl Ciphertext {
         &self.0
     }
 
+    /// The decoded bytes, by value (for storage).
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+
     /// The canonical wire form.
     pub fn to_base64(&self) -> String {
         b64::encode(&self.0)
@@ -52,10 +57,11 @@ impl Iv {
 
     /// Decodes and checks the wire form (STD1-WIRE-18, STD1-ENC-2).
     pub fn from_base64(text: &str) -> Result<Self, ErrorReason> {
-        let bytes = b64::decode(text).ok_or(ErrorReason::InvalidEncoding)?;
-        <[u8; IV_BYTES]>::try_from(bytes.as_slice())
-            .map(Self)
-            .map_err(|_| ErrorReason::InvalidIv)
+        Self::try_from(
+            b64::decode(text)
+                .ok_or(ErrorReason::InvalidEncoding)?
+                .as_slice(),
+        )
     }
 
     /// The raw bytes.
@@ -66,6 +72,16 @@ impl Iv {
     /// The canonical wire form.
     pub fn to_base64(&self) -> String {
         b64::encode(&self.0)
+    }
+}
+
+/// From bytes read back from storage: exactly 12 (STD1-ENC-2).
+impl TryFrom<&[u8]> for Iv {
+    type Error = ErrorReason;
+    fn try_from(bytes: &[u8]) -> Result<Self, ErrorReason> {
+        <[u8; IV_BYTES]>::try_from(bytes)
+            .map(Self)
+            .map_err(|_| ErrorReason::InvalidIv)
     }
 }
 

@@ -7,7 +7,7 @@ use super::binary::{Ciphertext, Iv};
 use crate::ids::{AccessHash, CountryCode, MessageId, PairingHash, Ref, RoomHash, SenderHash};
 
 /// `create`: make a room and take its first slot (STD1-JOIN-1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct CreateRoom {
     pub room_hash: RoomHash,
     pub access_hash: AccessHash,
@@ -18,7 +18,7 @@ pub struct CreateRoom {
 }
 
 /// `join`: enter an existing room (STD1-JOIN-5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct JoinRoom {
     pub room_hash: RoomHash,
     pub access_hash: AccessHash,
@@ -28,7 +28,7 @@ pub struct JoinRoom {
 }
 
 /// `send_message`: store a message, replacing the current one (STD1-MSG-2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct SendMessage {
     pub ciphertext: Ciphertext,
     pub iv: Iv,
@@ -37,13 +37,13 @@ pub struct SendMessage {
 }
 
 /// `read_receipt`: mark the other party's current message read (STD1-MSG-9).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ReadReceipt {
     pub message_id: MessageId,
 }
 
 /// `edit_message`: replace one's own unread message's content (STD1-MSG-12).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct EditMessage {
     pub message_id: MessageId,
     pub ciphertext: Ciphertext,
@@ -51,23 +51,23 @@ pub struct EditMessage {
 }
 
 /// `delete_message`: remove one's own unread message (STD1-MSG-14).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct DeleteMessage {
     pub message_id: MessageId,
 }
 
 /// `reset_pairing`: replace the pairing code of an unpaired room (STD1-JOIN-17).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ResetPairing {
     pub pairing_hash: PairingHash,
 }
 
 /// An empty `data` object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Empty {}
+#[derive(Serialize)]
+struct Empty {}
 
 /// Every client event with its payload (STD1-WIRE-13).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ClientEvent {
     Create(CreateRoom),
     Join(JoinRoom),
@@ -153,7 +153,7 @@ impl ClientEvent {
 }
 
 /// One client frame: an event, its payload and the request reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientFrame {
     pub reference: Ref,
     pub event: ClientEvent,
@@ -163,9 +163,7 @@ impl ClientFrame {
     /// The canonical JSON text of the frame: members in the order `event`,
     /// `ref`, `data`, no insignificant whitespace.
     pub fn to_json(&self) -> String {
-        // Serialising these types cannot fail: every field is a string,
-        // boolean, null or object of those.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(self).expect("client frames hold only strings, null and objects")
     }
 }
 

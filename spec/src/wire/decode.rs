@@ -18,7 +18,7 @@ use crate::ids::{AccessHash, CountryCode, MessageId, PairingHash, Ref, RoomHash,
 use crate::reason::ErrorReason;
 
 /// A frame the decoder refused, with what could be learnt before the fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("{reason}")]
 pub struct DecodeError {
     /// The frame's `ref`, once it was found valid; echoed in the error reply.

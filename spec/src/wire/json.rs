@@ -26,24 +26,21 @@ pub enum Json {
 }
 
 impl Json {
+    /// Whether an array appears anywhere in the value.
+    pub fn contains_array(&self) -> bool {
+        match self {
+            Json::Array(_) => true,
+            Json::Object(members) => members.iter().any(|(_, v)| v.contains_array()),
+            _ => false,
+        }
+    }
+
     /// Nesting depth: 0 for a scalar, 1 for an array or object of scalars.
     pub fn depth(&self) -> usize {
         match self {
             Json::Array(items) => 1 + items.iter().map(Json::depth).max().unwrap_or(0),
             Json::Object(members) => 1 + members.iter().map(|(_, v)| v.depth()).max().unwrap_or(0),
             _ => 0,
-        }
-    }
-
-    /// Name of the JSON type, for diagnostics.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Json::Null => "null",
-            Json::Bool(_) => "boolean",
-            Json::Number => "number",
-            Json::String(_) => "string",
-            Json::Array(_) => "array",
-            Json::Object(_) => "object",
         }
     }
 }
@@ -59,6 +56,9 @@ pub fn parse(text: &str) -> Option<Json> {
     let value: Json = serde_json::from_str(text).ok()?;
     (value.depth() <= MAX_DEPTH).then_some(value)
 }
+
+/// The map key serde_json uses for numbers under `arbitrary_precision`.
+const ARBITRARY_PRECISION_TOKEN: &str = "$serde_json::private::Number";
 
 struct JsonVisitor;
 
@@ -109,6 +109,17 @@ impl<'de> Visitor<'de> for JsonVisitor {
         let mut seen = BTreeSet::new();
         let mut members = Vec::new();
         while let Some(name) = map.next_key::<String>()? {
+            if name == ARBITRARY_PRECISION_TOKEN {
+                // serde_json's `arbitrary_precision` feature (which any crate in a
+                // build can switch on) delivers numbers as this one-member map.
+                // Apply the I-JSON range rule ourselves so the decoder's answer
+                // does not depend on the features of the build.
+                let digits: String = map.next_value()?;
+                return match digits.parse::<f64>() {
+                    Ok(n) if n.is_finite() => Ok(Json::Number),
+                    _ => Err(de::Error::custom("number out of range")),
+                };
+            }
             if !seen.insert(name.clone()) {
                 return Err(de::Error::custom("duplicate member name"));
             }
@@ -166,6 +177,17 @@ mod tests {
         );
         assert!(parse(&nested(MAX_DEPTH + 1)).is_none());
         assert_eq!(parse("{}").map(|j| j.depth()), Some(1));
+    }
+
+    #[test]
+    fn numbers_at_the_edge_of_the_double_range() {
+        // STD1-WIRE-10: the largest double is in range; the next decimal
+        // power is not. Needs serde_json's `float_roundtrip`, which the
+        // workspace enables so every build parses numbers alike.
+        assert!(parse(r#"{"a":1.7976931348623157e308}"#).is_some());
+        assert!(parse(r#"{"a":1.7976931348623158e308}"#).is_some());
+        assert!(parse(r#"{"a":1.8e308}"#).is_none());
+        assert!(parse(r#"{"a":5e-324,"b":1e-400}"#).is_some());
     }
 
     #[test]

@@ -4,13 +4,13 @@
 mod binary;
 mod client;
 mod decode;
-pub mod json;
+mod json;
 mod server;
 mod timestamp;
 
 pub use binary::{Ciphertext, Iv};
 pub use client::{
-    ClientEvent, ClientFrame, CreateRoom, DeleteMessage, EditMessage, Empty, EventName, JoinRoom,
+    ClientEvent, ClientFrame, CreateRoom, DeleteMessage, EditMessage, EventName, JoinRoom,
     ReadReceipt, ResetPairing, SendMessage,
 };
 pub use decode::{DecodeError, decode_client_frame};

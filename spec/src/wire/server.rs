@@ -5,15 +5,18 @@
 //! Decoding is strict (unknown members are refused) so that a harness notices
 //! a server that sends more than the spec allows.
 
-use serde::{Deserialize, Serialize};
+use std::num::NonZeroU32;
+
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::binary::{Ciphertext, Iv};
+use super::decode::DecodeError;
 use super::timestamp::Timestamp;
 use crate::ids::{MessageId, Ref, RoomId, SenderHash};
 use crate::reason::{ErrorDetail, ErrorReason};
 
 /// The stored message as both parties see it (STD1-MSG-4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
     pub id: MessageId,
@@ -29,7 +32,7 @@ pub struct Message {
 }
 
 /// The reply to a successful `create` or `join` (STD1-JOIN-8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Joined {
     pub room_id: RoomId,
@@ -40,19 +43,19 @@ pub struct Joined {
 }
 
 /// The reply to a successful `send_message` (STD1-MSG-2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sent {
     pub message_id: MessageId,
 }
 
 /// An `ok` value with no members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Done {}
 
 /// What an `ok` reply carries, by the request it answers (STD1-WIRE-26).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ReplyBody {
     Joined(Joined),
@@ -61,23 +64,73 @@ pub enum ReplyBody {
 }
 
 /// The `error` object (STD1-WIRE-28).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorBody {
     pub reason: ErrorReason,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_number"
+    )]
     pub attempts_remaining: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_number"
+    )]
     pub retry_after: Option<u32>,
 }
 
+/// An optional member that, when present, must be a number: `null` is not
+/// an allowed spelling of "absent" (STD1-WIRE-28).
+fn present_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    u32::deserialize(d).map(Some)
+}
+
 impl ErrorBody {
-    /// An error without extra members.
+    /// An error without extra members, for the reasons that take none.
     pub const fn plain(reason: ErrorReason) -> Self {
         Self {
             reason,
             attempts_remaining: None,
             retry_after: None,
+        }
+    }
+
+    /// `unauthorized` with the failures left before the lock (STD1-JOIN-19).
+    pub const fn unauthorized(attempts_remaining: NonZeroU32) -> Self {
+        Self::with_attempts(ErrorReason::Unauthorized, attempts_remaining)
+    }
+
+    /// `pairing_invalid` with the failures left before the lock (STD1-JOIN-19).
+    pub const fn pairing_invalid(attempts_remaining: NonZeroU32) -> Self {
+        Self::with_attempts(ErrorReason::PairingInvalid, attempts_remaining)
+    }
+
+    /// `locked` with the seconds until the lock ends (STD1-JOIN-5).
+    pub const fn locked(retry_after: NonZeroU32) -> Self {
+        Self::with_retry(ErrorReason::Locked, retry_after)
+    }
+
+    /// `rate_limited` with the seconds until a retry can succeed (STD1-SRV-18).
+    pub const fn rate_limited(retry_after: NonZeroU32) -> Self {
+        Self::with_retry(ErrorReason::RateLimited, retry_after)
+    }
+
+    const fn with_attempts(reason: ErrorReason, n: NonZeroU32) -> Self {
+        Self {
+            reason,
+            attempts_remaining: Some(n.get()),
+            retry_after: None,
+        }
+    }
+
+    const fn with_retry(reason: ErrorReason, seconds: NonZeroU32) -> Self {
+        Self {
+            reason,
+            attempts_remaining: None,
+            retry_after: Some(seconds.get()),
         }
     }
 
@@ -106,7 +159,7 @@ pub enum ExpiryCause {
 }
 
 /// Events the server pushes to sessions (STD1-WIRE-29).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(
     tag = "event",
     content = "data",
@@ -115,7 +168,6 @@ pub enum ExpiryCause {
 )]
 pub enum Broadcast {
     NewMessage(Message),
-    #[serde(rename_all = "snake_case")]
     MessageRead {
         message_id: MessageId,
         read_at: Timestamp,
@@ -162,7 +214,7 @@ impl Broadcast {
 }
 
 /// A successful reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OkReply {
     #[serde(rename = "ref")]
@@ -170,8 +222,9 @@ pub struct OkReply {
     pub ok: ReplyBody,
 }
 
-/// An error reply; `ref` is `null` when the frame had no valid `ref` (STD1-WIRE-11).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An error reply; `ref` is `null` when the frame had no valid `ref`, which
+/// only an `invalid_frame` error can say (STD1-WIRE-11).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorReply {
     #[serde(rename = "ref", deserialize_with = "Option::deserialize")]
@@ -180,7 +233,7 @@ pub struct ErrorReply {
 }
 
 /// Any frame a server sends.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ServerFrame {
     Ok(OkReply),
@@ -188,22 +241,46 @@ pub enum ServerFrame {
     Broadcast(Broadcast),
 }
 
+impl ErrorReply {
+    /// Whether the reply is one a server may send: extras that match the
+    /// reason (STD1-WIRE-28), and a `null` ref only with `invalid_frame`.
+    pub fn is_well_formed(&self) -> bool {
+        self.error.is_well_formed()
+            && (self.reference.is_some() || self.error.reason == ErrorReason::InvalidFrame)
+    }
+}
+
+impl From<DecodeError> for ErrorReply {
+    /// The reply to a frame the decoder refused (STD1-WIRE-9 to STD1-WIRE-14).
+    fn from(e: DecodeError) -> Self {
+        Self {
+            reference: e.reference,
+            error: ErrorBody::plain(e.reason),
+        }
+    }
+}
+
 impl ServerFrame {
     /// The canonical JSON text: members in declaration order, no whitespace.
     pub fn to_json(&self) -> String {
-        // Every field is a string, number, boolean, null or object of those.
-        serde_json::to_string(self).unwrap_or_default()
+        serde_json::to_string(self)
+            .expect("server frames hold only strings, numbers, booleans, null and objects")
     }
 
     /// Decodes a frame received from a server; `None` if it is not exactly
     /// one of the shapes this module defines, with every member present
     /// (STD1-WIRE-26).
     pub fn from_json(text: &str) -> Option<Self> {
-        // Refuse duplicate member names first, as servers must (STD1-WIRE-10).
-        super::json::parse(text)?;
+        // Refuse duplicate member names, as servers must (STD1-WIRE-10), and
+        // arrays: no server frame has one, and serde would otherwise read a
+        // struct from a positional array.
+        let tree = super::json::parse(text)?;
+        if tree.contains_array() {
+            return None;
+        }
         let frame: Self = serde_json::from_str(text).ok()?;
         match &frame {
-            Self::Error(e) if !e.error.is_well_formed() => None,
+            Self::Error(e) if !e.is_well_formed() => None,
             _ => Some(frame),
         }
     }
@@ -246,6 +323,35 @@ mod tests {
             ServerFrame::from_json(r#"{"ref":"1","error":{"reason":"locked","retry_after":0}}"#)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn arrays_nulls_and_null_refs_are_refused() {
+        // STD1-WIRE-26, STD1-WIRE-28, STD1-WIRE-11: shapes serde alone would accept.
+        for text in [
+            r#"{"ref":"1","ok":[]}"#,
+            r#"{"ref":"1","ok":["6f1c2a9e-3b4d-4c5e-8f70-91a2b3c4d5e6"]}"#,
+            r#"{"ref":"1","error":["not_found"]}"#,
+            r#"{"ref":"1","error":{"reason":"not_found","attempts_remaining":null}}"#,
+            r#"{"ref":"1","error":{"reason":"not_found","retry_after":null}}"#,
+            r#"{"ref":null,"error":{"reason":"locked","retry_after":1}}"#,
+            r#"{"ref":null,"error":{"reason":"not_found"}}"#,
+            r#"{"event":"message_deleted","data":["6f1c2a9e-3b4d-4c5e-8f70-91a2b3c4d5e6"]}"#,
+        ] {
+            assert!(ServerFrame::from_json(text).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn decode_errors_become_well_formed_replies() {
+        // STD1-WIRE-11: a refused frame's reply echoes the ref the decoder found.
+        for text in ["", r#"{"event":"leave","ref":"5","data":{}}"#] {
+            let err = crate::wire::decode_client_frame(text).expect_err("invalid frame");
+            let reply = ErrorReply::from(err);
+            assert!(reply.is_well_formed());
+            let echoed = ServerFrame::from_json(&ServerFrame::Error(reply.clone()).to_json());
+            assert_eq!(echoed, Some(ServerFrame::Error(reply)));
+        }
     }
 
     #[test]

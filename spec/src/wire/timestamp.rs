@@ -38,14 +38,29 @@ impl Timestamp {
         self.0
     }
 
-    fn datetime(self) -> OffsetDateTime {
+    /// The same instant as a `time` date-time in UTC.
+    pub fn to_datetime(self) -> OffsetDateTime {
+        // Every constructor checks the range, so the conversion cannot fail.
         OffsetDateTime::from_unix_timestamp(self.0).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// This time plus the whole seconds of `d` (fractions are dropped);
+    /// `None` past 9999.
+    pub fn checked_add(self, d: std::time::Duration) -> Option<Self> {
+        let seconds = i64::try_from(d.as_secs()).ok()?;
+        Self::from_unix(self.0.checked_add(seconds)?)
+    }
+
+    /// Whole seconds from `earlier` to this time; negative when `earlier`
+    /// is later (STD1-SRV-7: `retry_after = lock time − operation time`).
+    pub const fn seconds_since(self, earlier: Timestamp) -> i64 {
+        self.0 - earlier.0
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dt = self.datetime();
+        let dt = self.to_datetime();
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -124,6 +139,19 @@ mod tests {
             Timestamp::from_unix(0).map(|t| t.to_string()).as_deref(),
             Some("1970-01-01T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn range_is_1970_to_9999() {
+        // STD1-WIRE-19
+        assert!(Timestamp::from_unix(-1).is_none());
+        let last = Timestamp::from_unix(253_402_300_799).map(|t| t.to_string());
+        assert_eq!(last.as_deref(), Some("9999-12-31T23:59:59Z"));
+        assert!(Timestamp::from_unix(253_402_300_800).is_none());
+        let t = Timestamp::from_unix(1_000).expect("in range");
+        let later = t.checked_add(std::time::Duration::from_millis(1_800_999));
+        assert_eq!(later.map(Timestamp::unix), Some(2_800));
+        assert_eq!(later.map(|l| l.seconds_since(t)), Some(1_800));
     }
 
     #[test]

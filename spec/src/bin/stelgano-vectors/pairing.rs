@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::pairing::{PairingCode, PairingCodeError};
+use stelgano_spec::pairing::{PairingCode, PairingCodeError};
 
 /// (comment, random bytes, expected code)
 const GENERATION: &[(&str, [u8; 8], &str)] = &[
@@ -52,6 +52,9 @@ const TYPED: &[(&str, &str, Result<&str, &str>)] = &[
         Ok("P2K49H7M"),
     ),
     ("no-break space", "P2K4\u{A0}9H7M", Ok("P2K49H7M")),
+    ("minus sign", "P2K4\u{2212}9H7M", Ok("P2K49H7M")),
+    ("Unicode hyphen", "P2K4\u{2010}9H7M", Ok("P2K49H7M")),
+    ("tab", "P2K4\t9H7M", Ok("P2K49H7M")),
     ("I and L read as 1", "IL000000", Ok("11000000")),
     ("O read as 0", "O0o00000", Ok("00000000")),
     ("U read as V", "uUvV0000", Ok("VVVV0000")),
@@ -77,6 +80,11 @@ const TYPED: &[(&str, &str, Result<&str, &str>)] = &[
     (
         "non-ASCII letter",
         "P2K49H7\u{C9}",
+        Err("invalid_character"),
+    ),
+    (
+        "dotless i is not case-mapped to I",
+        "P2K49H7\u{131}",
         Err("invalid_character"),
     ),
     (
@@ -147,7 +155,10 @@ pub(super) fn file() -> Value {
          form and its pairing_hash (SHA-256 of the canonical code, lowercase hex). typed: how typed input \
          canonicalises; invalid input is refused by the client and never sent.",
     );
-    map.insert("alphabet".into(), crate::constants::PAIRING_ALPHABET.into());
+    map.insert(
+        "alphabet".into(),
+        stelgano_spec::constants::PAIRING_ALPHABET.into(),
+    );
     map.insert(
         "numberOfTests".into(),
         (generation.len() + typed.len()).into(),

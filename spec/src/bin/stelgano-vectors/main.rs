@@ -1,4 +1,5 @@
-//! Generation of the test-vector files in `spec/vectors/`.
+//! `stelgano-vectors`: writes the test-vector files of `spec/vectors/`, or
+//! with `--check` verifies that the committed files are current.
 //!
 //! The vectors are data for other implementations: a JavaScript client, a
 //! server in another language, or the conformance harness. Each file is
@@ -16,28 +17,32 @@ mod encryption;
 mod frames;
 mod pairing;
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use serde_json::Value;
 
 /// The command that regenerates every file, recorded in each file.
-pub const GENERATOR: &str = "cargo run -p stelgano-spec --bin stelgano-vectors";
+const GENERATOR: &str = "cargo run -p stelgano-spec --bin stelgano-vectors";
 
 /// One vector file: its name under `spec/vectors/` and its JSON content.
-pub struct VectorFile {
-    pub name: &'static str,
-    pub content: Value,
+struct VectorFile {
+    name: &'static str,
+    content: Value,
 }
 
 impl VectorFile {
     /// The exact bytes committed: pretty-printed JSON and a final newline.
-    pub fn text(&self) -> String {
-        let mut text = serde_json::to_string_pretty(&self.content).unwrap_or_default();
+    fn text(&self) -> String {
+        let mut text =
+            serde_json::to_string_pretty(&self.content).expect("a JSON value always serialises");
         text.push('\n');
         text
     }
 }
 
 /// Every vector file, in a fixed order.
-pub fn all() -> Vec<VectorFile> {
+fn all() -> Vec<VectorFile> {
     vec![
         VectorFile {
             name: "derivation.json",
@@ -80,4 +85,30 @@ fn header(
     );
     map.insert("notes".into(), notes.into());
     map
+}
+
+fn main() -> ExitCode {
+    let check = std::env::args().any(|a| a == "--check");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let mut stale = 0;
+    for file in all() {
+        let path = dir.join(file.name);
+        let text = file.text();
+        if check {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                eprintln!("stale: {}", path.display());
+                stale += 1;
+            }
+        } else if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        } else {
+            println!("wrote {}", path.display());
+        }
+    }
+    if stale > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

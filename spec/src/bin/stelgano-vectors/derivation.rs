@@ -3,9 +3,11 @@
 
 use serde_json::{Value, json};
 
-use crate::derive::{PartyHashes, Phone, Pin, enc_key};
-use crate::ids::RoomId;
-use crate::normalise::{InputError, normalise_phone, normalise_pin, validate_phone, validate_pin};
+use stelgano_spec::derive::{PartyHashes, Phone, Pin, enc_key};
+use stelgano_spec::ids::RoomId;
+use stelgano_spec::normalise::{
+    InputError, normalise_phone, normalise_pin, validate_phone, validate_pin,
+};
 
 /// Stable names of input errors in the vectors.
 fn error_name(e: InputError) -> &'static str {

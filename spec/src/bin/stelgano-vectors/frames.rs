@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::constants::{MAX_CIPHERTEXT_BYTES, MIN_CIPHERTEXT_BYTES};
-use crate::ids::MessageId;
-use crate::reason::ErrorReason::{self, *};
-use crate::wire::{
+use stelgano_spec::constants::{MAX_CIPHERTEXT_BYTES, MIN_CIPHERTEXT_BYTES};
+use stelgano_spec::ids::MessageId;
+use stelgano_spec::reason::ErrorReason::{self, *};
+use stelgano_spec::wire::{
     Broadcast, Done, ErrorBody, ErrorReply, EventName, ExpiryCause, Joined, Message, OkReply,
     ReplyBody, Sent, ServerFrame, Timestamp, decode_client_frame,
 };
@@ -103,7 +103,7 @@ fn frame_text(event: &str, data: &Map<String, Value>) -> String {
 }
 
 fn b64_len(bytes: usize) -> String {
-    crate::b64::encode(&vec![0x5a; bytes])
+    stelgano_spec::b64::encode(&vec![0x5a; bytes])
 }
 
 /// Values of the right JSON type but the wrong syntax, with their reason.
@@ -327,6 +327,12 @@ fn envelope_cases() -> Vec<Invalid> {
             Some("7"),
         )
         .with_event(EventName::Typing),
+        invalid(
+            "largest double parses (the unknown member is then refused)",
+            r#"{"event":"typing","ref":"7","data":{},"x":1.7976931348623157e308}"#,
+            InvalidFrame,
+            Some("7"),
+        ),
         invalid(
             "number beyond the range of a double",
             r#"{"event":"typing","ref":"7","data":{},"x":1e400}"#,
@@ -607,8 +613,8 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
     let message = Message {
         id: MESSAGE_ID.parse().expect("uuid"),
         sender_hash: SENDER.parse().expect("hash"),
-        ciphertext: crate::wire::Ciphertext::from_base64(CIPHERTEXT).expect("ciphertext"),
-        iv: crate::wire::Iv::from_base64(IV).expect("iv"),
+        ciphertext: stelgano_spec::wire::Ciphertext::from_base64(CIPHERTEXT).expect("ciphertext"),
+        iv: stelgano_spec::wire::Iv::from_base64(IV).expect("iv"),
         sent_at: at("2026-11-27T09:00:05Z"),
         read_at: None,
         edited: false,

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use crate::b64;
-use crate::constants::{MAX_PLAINTEXT_BYTES, TAG_BYTES};
-use crate::crypto::{CryptoError, Sealed, open, seal_with_iv};
-use crate::derive::{EncKey, Phone, enc_key};
+use stelgano_spec::b64;
+use stelgano_spec::constants::{MAX_PLAINTEXT_BYTES, TAG_BYTES};
+use stelgano_spec::crypto::{CryptoError, Sealed, open, seal_with_iv};
+use stelgano_spec::derive::{EncKey, Phone, enc_key};
 
 fn upstream_key() -> EncKey {
     let phone = Phone::parse("15550123456").expect("valid vector number");
