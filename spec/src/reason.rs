@@ -144,10 +144,12 @@ impl ErrorReason {
         }
     }
 
-    /// Whether a request answered with this reason may have changed server
-    /// state (STD1-WIRE-23): a wrong PIN or pairing code counts a failure and
-    /// may set a lock, and `internal_error` leaves the outcome unknown. Every
-    /// other error changes nothing.
+    /// Whether a request answered with this reason may have changed room
+    /// state (STD1-WIRE-23): `unauthorized` and `pairing_invalid` counted a
+    /// failure, a `locked` answer may be the one whose failure set the lock,
+    /// and `internal_error` leaves the outcome unknown. Every other error
+    /// changes nothing, apart from the deletion of an expired room that any
+    /// request may trigger (STD1-LIFE-4).
     pub const fn may_change_state(self) -> bool {
         matches!(
             self,
