@@ -1,0 +1,124 @@
+//! Throwaway PostgreSQL databases for tests.
+//!
+//! With `DATABASE_URL` set, each test gets a new database on that server.
+//! Without it, the test binary starts (once) the same private cluster the
+//! server uses when it has no `DATABASE_URL`, in a directory of the system's
+//! temporary folder, and leaves it running for the next run. Databases are
+//! named after the test process, and those of processes that no longer exist
+//! are dropped on first use, so aborted runs do not pile up.
+
+#![allow(dead_code)] // each test binary uses part of this module
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+use stelgano_server::local_pg::{Durability, LocalCluster};
+
+const PREFIX: &str = "stelgano_t_";
+
+/// Where the server to test against lives.
+enum Backend {
+    Url(Box<PgConnectOptions>),
+    Local(LocalCluster),
+}
+
+fn backend() -> &'static Backend {
+    static BACKEND: OnceLock<Backend> = OnceLock::new();
+    BACKEND.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) => Backend::Url(Box::new(
+            url.parse().expect("DATABASE_URL is a valid PostgreSQL URL"),
+        )),
+        Err(_) => Backend::Local(
+            LocalCluster::start(&test_cluster_dir(), Durability::Throwaway)
+                .expect("the private test cluster starts"),
+        ),
+    })
+}
+
+/// A directory the `postgres` user can reach even when the checkout is in
+/// a private (0700) folder: the system temporary folder, one per checkout.
+fn test_cluster_dir() -> PathBuf {
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    let hash = checkout.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    std::env::temp_dir().join(format!("stelgano-test-pg-{hash:016x}"))
+}
+
+fn options(database: &str) -> PgConnectOptions {
+    match backend() {
+        Backend::Url(base) => (**base).clone().database(database),
+        Backend::Local(cluster) => cluster.connect_options(database),
+    }
+    .disable_statement_logging()
+}
+
+async fn admin() -> PgConnection {
+    PgConnection::connect_with(&options("postgres"))
+        .await
+        .expect("the admin database accepts connections")
+}
+
+/// Drops the databases of test processes that have exited.
+async fn drop_orphans(admin: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(PREFIX)
+            .fetch_all(&mut *admin)
+            .await
+            .expect("listing test databases");
+    for name in names {
+        let pid = name
+            .trim_start_matches(PREFIX)
+            .split('_')
+            .next()
+            .unwrap_or_default();
+        if !PathBuf::from("/proc").join(pid).exists() {
+            let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+            let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *admin)
+                .await;
+        }
+    }
+}
+
+/// Creates an empty database and returns its name.
+pub async fn empty_database() -> String {
+    static CLEANED: OnceLock<()> = OnceLock::new();
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let mut admin = admin().await;
+    if CLEANED.set(()).is_ok() {
+        drop_orphans(&mut admin).await;
+    }
+    let name = format!(
+        "{PREFIX}{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    // The name is built from two integers; nothing user-supplied reaches SQL.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .expect("creating a test database");
+    name
+}
+
+/// A pool on a fresh database with the schema applied.
+pub async fn fresh_pool() -> PgPool {
+    let name = empty_database().await;
+    stelgano_server::db::connect(options(&name), 8)
+        .await
+        .expect("connecting and migrating the test database")
+}
+
+/// A pool on an existing database, without migrating it.
+pub async fn pool_for(database: &str, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options(database))
+        .await
+        .expect("connecting")
+}
