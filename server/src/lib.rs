@@ -8,3 +8,4 @@
 
 pub mod db;
 pub mod local_pg;
+pub mod store;

@@ -1,0 +1,356 @@
+//! `create` and `join`: rooms, access records, the pairing gate and the
+//! room's failure count (spec §8, STD1-JOIN-1 to STD1-JOIN-20).
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool, Row};
+use stelgano_spec::constants::{LOCKOUT_ATTEMPTS, LOCKOUT_DURATION};
+use stelgano_spec::ids::{AccessHash, RoomId, SenderHash};
+use stelgano_spec::wire::{CreateRoom, JoinRoom, Joined, Timestamp};
+use time::OffsetDateTime;
+
+use super::{
+    ExpiredRoom, SessionBinding, Slot, StoreError, hash, operation_time, room_id, room_view,
+    timestamp,
+};
+
+/// The answer to `create` (STD1-JOIN-1, STD1-JOIN-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created {
+        joined: Box<Joined>,
+        binding: SessionBinding,
+        expired: Option<ExpiredRoom>,
+    },
+    RoomExists,
+}
+
+/// The answer to `join` (STD1-JOIN-5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinOutcome {
+    /// A session opens; `paired_now` when this join took slot 2 (STD1-JOIN-15).
+    Joined {
+        joined: Box<Joined>,
+        binding: SessionBinding,
+        paired_now: bool,
+    },
+    NotFound {
+        expired: Option<ExpiredRoom>,
+    },
+    Locked {
+        retry_after: NonZeroU32,
+    },
+    SenderMismatch,
+    PairingInvalid {
+        attempts_remaining: NonZeroU32,
+    },
+    Unauthorized {
+        attempts_remaining: NonZeroU32,
+    },
+}
+
+/// Creates a room with slot 1 (STD1-JOIN-1). A room with the same hash
+/// that is past its expiry time is deleted first (STD1-LIFE-4); a live one
+/// makes the answer `room_exists` (STD1-JOIN-2). Two racing creates are
+/// settled by the unique `room_hash` (STD1-JOIN-4).
+pub async fn create_room(
+    pool: &PgPool,
+    request: &CreateRoom,
+    lifetime: Duration,
+) -> Result<CreateOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    let now = operation_time(&mut tx).await?;
+    let ttl_expires_at = now
+        .checked_add(lifetime)
+        .ok_or_else(|| StoreError::Corrupt("room lifetime overflows the calendar".into()))?;
+    let expired = delete_if_expired(&mut tx, request.room_hash.as_bytes(), now).await?;
+    let room_id =
+        RoomId::random().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
+    let inserted = sqlx::query(
+        "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at, pairing_hash)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (room_hash) DO NOTHING",
+    )
+    .bind(room_id.as_uuid())
+    .bind(request.room_hash.as_bytes().as_slice())
+    .bind(now.to_datetime())
+    .bind(ttl_expires_at.to_datetime())
+    .bind(request.pairing_hash.as_bytes().as_slice())
+    .execute(&mut *tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        // Nothing was changed except possibly an expired room's deletion,
+        // which a live room with the same hash rules out.
+        tx.rollback().await?;
+        return Ok(CreateOutcome::RoomExists);
+    }
+    insert_record(
+        &mut tx,
+        room_id,
+        Slot::Creator,
+        &request.access_hash,
+        &request.sender_hash,
+        now,
+    )
+    .await?;
+    let joined = Box::new(room_view(&mut tx, room_id, ttl_expires_at).await?);
+    tx.commit().await?;
+    let binding = SessionBinding {
+        room_id,
+        slot: Slot::Creator,
+        sender_hash: request.sender_hash,
+    };
+    Ok(CreateOutcome::Created {
+        joined,
+        binding,
+        expired,
+    })
+}
+
+/// Decides a `join` by the rules of STD1-JOIN-5, in one transaction under
+/// the room's row lock.
+pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    let room = sqlx::query(
+        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until
+           FROM rooms WHERE room_hash = $1 FOR UPDATE",
+    )
+    .bind(request.room_hash.as_bytes().as_slice())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let now = operation_time(&mut tx).await?;
+
+    // Rule 1: no live room.
+    let Some(room) = room else {
+        tx.rollback().await?;
+        return Ok(JoinOutcome::NotFound { expired: None });
+    };
+    let id = room_id(&room, "id")?;
+    let ttl_expires_at = timestamp(room.try_get("ttl_expires_at")?)?;
+    if ttl_expires_at <= now {
+        delete_room(&mut tx, id).await?;
+        tx.commit().await?;
+        return Ok(JoinOutcome::NotFound {
+            expired: Some(ExpiredRoom(id)),
+        });
+    }
+
+    // Rule 2: a locked room evaluates no credential (STD1-JOIN-20).
+    let gate = FailureGate::read(&room, now)?;
+    if let Some(retry_after) = gate.lock_remaining {
+        tx.rollback().await?;
+        return Ok(JoinOutcome::Locked { retry_after });
+    }
+
+    // Rule 3: a record with this access hash.
+    let records = sqlx::query("SELECT slot, access_hash, sender_hash FROM access_records WHERE room_id = $1 ORDER BY slot")
+        .bind(id.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut slot_one_sender: Option<SenderHash> = None;
+    for record in &records {
+        let slot = Slot::from_db(record.try_get("slot")?)?;
+        let access: AccessHash = hash(record, "access_hash")?;
+        let sender: SenderHash = hash(record, "sender_hash")?;
+        if slot == Slot::Creator {
+            slot_one_sender = Some(sender);
+        }
+        if access == request.access_hash {
+            if sender != request.sender_hash {
+                tx.rollback().await?;
+                return Ok(JoinOutcome::SenderMismatch);
+            }
+            // Read under the row lock, so the view is the state at this join's
+            // place in the room's order (STD1-JOIN-8).
+            let joined = Box::new(room_view(&mut tx, id, ttl_expires_at).await?);
+            tx.commit().await?;
+            let binding = SessionBinding {
+                room_id: id,
+                slot,
+                sender_hash: sender,
+            };
+            return Ok(JoinOutcome::Joined {
+                joined,
+                binding,
+                paired_now: false,
+            });
+        }
+    }
+
+    // Rule 4: a claim on the open slot 2 (STD1-JOIN-14).
+    if let (1, Some(claimed)) = (records.len(), request.pairing_hash) {
+        let expected: Option<Vec<u8>> = room.try_get("pairing_hash")?;
+        if expected.as_deref() != Some(claimed.as_bytes().as_slice()) {
+            let outcome = match gate.count_failure(&mut tx, id, now).await? {
+                Failure::Remaining(attempts_remaining) => {
+                    JoinOutcome::PairingInvalid { attempts_remaining }
+                }
+                Failure::Locked(retry_after) => JoinOutcome::Locked { retry_after },
+            };
+            tx.commit().await?;
+            return Ok(outcome);
+        }
+        if slot_one_sender == Some(request.sender_hash) {
+            tx.rollback().await?;
+            return Ok(JoinOutcome::SenderMismatch);
+        }
+        insert_record(
+            &mut tx,
+            id,
+            Slot::Second,
+            &request.access_hash,
+            &request.sender_hash,
+            now,
+        )
+        .await?;
+        sqlx::query("UPDATE rooms SET pairing_hash = NULL WHERE id = $1")
+            .bind(id.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        let joined = Box::new(room_view(&mut tx, id, ttl_expires_at).await?);
+        tx.commit().await?;
+        let binding = SessionBinding {
+            room_id: id,
+            slot: Slot::Second,
+            sender_hash: request.sender_hash,
+        };
+        return Ok(JoinOutcome::Joined {
+            joined,
+            binding,
+            paired_now: true,
+        });
+    }
+
+    // Rule 5: a wrong PIN (STD1-JOIN-19).
+    let outcome = match gate.count_failure(&mut tx, id, now).await? {
+        Failure::Remaining(attempts_remaining) => JoinOutcome::Unauthorized { attempts_remaining },
+        Failure::Locked(retry_after) => JoinOutcome::Locked { retry_after },
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// The room's failure count and lock as they stand at the operation's time
+/// (STD1-JOIN-18).
+struct FailureGate {
+    /// Failures that still count: zero once a lock has been served.
+    effective: u32,
+    /// Seconds left of a lock in force.
+    lock_remaining: Option<NonZeroU32>,
+}
+
+/// What one more failure did.
+enum Failure {
+    Remaining(NonZeroU32),
+    Locked(NonZeroU32),
+}
+
+impl FailureGate {
+    fn read(room: &sqlx::postgres::PgRow, now: Timestamp) -> Result<Self, StoreError> {
+        let failures: i32 = room.try_get("failures")?;
+        let locked_until: Option<OffsetDateTime> = room.try_get("locked_until")?;
+        let locked_until = locked_until.map(timestamp).transpose()?;
+        let stored = u32::try_from(failures)
+            .map_err(|_| StoreError::Corrupt("negative failure count".into()))?;
+        Ok(match locked_until {
+            Some(until) if until > now => Self {
+                effective: stored,
+                lock_remaining: seconds(until.seconds_since(now)),
+            },
+            // A served lock clears the count.
+            Some(_) => Self {
+                effective: 0,
+                lock_remaining: None,
+            },
+            None => Self {
+                effective: stored,
+                lock_remaining: None,
+            },
+        })
+    }
+
+    /// Adds one failure; the tenth locks the room (STD1-JOIN-18, STD1-JOIN-19).
+    async fn count_failure(
+        &self,
+        conn: &mut PgConnection,
+        id: RoomId,
+        now: Timestamp,
+    ) -> Result<Failure, StoreError> {
+        let count = self.effective + 1;
+        let (locked_until, failure) = if count >= LOCKOUT_ATTEMPTS {
+            let until = now
+                .checked_add(LOCKOUT_DURATION)
+                .ok_or_else(|| StoreError::Corrupt("lock time overflows the calendar".into()))?;
+            (Some(until), Failure::Locked(lockout_seconds()))
+        } else {
+            // 1 <= LOCKOUT_ATTEMPTS - count because count < LOCKOUT_ATTEMPTS.
+            let left = NonZeroU32::new(LOCKOUT_ATTEMPTS - count).unwrap_or(NonZeroU32::MIN);
+            (None, Failure::Remaining(left))
+        };
+        sqlx::query("UPDATE rooms SET failures = $2, locked_until = $3 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(i32::try_from(count).unwrap_or(i32::MAX))
+            .bind(locked_until.map(Timestamp::to_datetime))
+            .execute(&mut *conn)
+            .await?;
+        Ok(failure)
+    }
+}
+
+fn lockout_seconds() -> NonZeroU32 {
+    NonZeroU32::new(u32::try_from(LOCKOUT_DURATION.as_secs()).unwrap_or(u32::MAX))
+        .unwrap_or(NonZeroU32::MIN)
+}
+
+/// Whole seconds as a positive `retry_after`.
+fn seconds(n: i64) -> Option<NonZeroU32> {
+    u32::try_from(n).ok().and_then(NonZeroU32::new)
+}
+
+async fn insert_record(
+    conn: &mut PgConnection,
+    room: RoomId,
+    slot: Slot,
+    access: &AccessHash,
+    sender: &SenderHash,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO access_records (room_id, slot, access_hash, sender_hash, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(room.as_uuid())
+    .bind(slot.to_db())
+    .bind(access.as_bytes().as_slice())
+    .bind(sender.as_bytes().as_slice())
+    .bind(now.to_datetime())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes the room with this hash if its expiry time has passed.
+async fn delete_if_expired(
+    conn: &mut PgConnection,
+    room_hash: &[u8; 32],
+    now: Timestamp,
+) -> Result<Option<ExpiredRoom>, StoreError> {
+    let deleted: Option<uuid::Uuid> = sqlx::query_scalar(
+        "DELETE FROM rooms WHERE room_hash = $1 AND ttl_expires_at <= $2 RETURNING id",
+    )
+    .bind(room_hash.as_slice())
+    .bind(now.to_datetime())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(deleted.map(|id| ExpiredRoom(RoomId::from_uuid(id))))
+}
+
+/// Deletes a room and, by cascade, everything of it (STD1-LIFE-3).
+pub(super) async fn delete_room(conn: &mut PgConnection, id: RoomId) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM rooms WHERE id = $1")
+        .bind(id.as_uuid())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

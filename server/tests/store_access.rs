@@ -1,0 +1,520 @@
+//! `create` and `join` against a real PostgreSQL (spec §8).
+
+mod common;
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use stelgano_server::store::{CreateOutcome, JoinOutcome, Slot, create_room, join_room};
+use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+use stelgano_spec::ids::PairingHash;
+use stelgano_spec::pairing::PairingCode;
+use stelgano_spec::wire::{CreateRoom, JoinRoom};
+
+const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
+
+fn party(phone: &str, pin: &str) -> PartyHashes {
+    PartyHashes::derive(
+        &Phone::parse(phone).expect("valid number"),
+        &Pin::parse(pin).expect("valid PIN"),
+    )
+}
+
+fn code(text: &str) -> PairingHash {
+    PairingCode::parse(text).expect("valid code").hash()
+}
+
+fn create_request(p: &PartyHashes, pairing: PairingHash) -> CreateRoom {
+    CreateRoom {
+        room_hash: p.room_hash,
+        access_hash: p.access_hash,
+        sender_hash: p.sender_hash,
+        pairing_hash: pairing,
+        country_iso: None,
+    }
+}
+
+fn join_request(p: &PartyHashes, pairing: Option<PairingHash>) -> JoinRoom {
+    JoinRoom {
+        room_hash: p.room_hash,
+        access_hash: p.access_hash,
+        sender_hash: p.sender_hash,
+        pairing_hash: pairing,
+    }
+}
+
+fn n(value: u32) -> NonZeroU32 {
+    NonZeroU32::new(value).expect("non-zero")
+}
+
+/// A room created by Alice (PIN 1234) with code P2K4-9H7M.
+async fn alice_room(pool: &PgPool) -> (PartyHashes, PairingHash) {
+    let alice = party("+1 555 012 3456", "1234");
+    let pairing = code("P2K4-9H7M");
+    let outcome = create_room(pool, &create_request(&alice, pairing), WEEK)
+        .await
+        .expect("store");
+    assert!(
+        matches!(outcome, CreateOutcome::Created { .. }),
+        "{outcome:?}"
+    );
+    (alice, pairing)
+}
+
+async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .expect("query")
+}
+
+#[tokio::test]
+async fn create_opens_slot_one_and_join_returns_to_it() {
+    // STD1-JOIN-1, STD1-JOIN-8
+    let pool = common::fresh_pool().await;
+    let alice = party("+1 555 012 3456", "1234");
+    let CreateOutcome::Created {
+        joined,
+        binding,
+        expired,
+    } = create_room(&pool, &create_request(&alice, code("P2K4-9H7M")), WEEK)
+        .await
+        .expect("store")
+    else {
+        panic!("created")
+    };
+    assert!(joined.awaiting_party && joined.current_message.is_none() && expired.is_none());
+    assert_eq!(
+        (binding.slot, binding.sender_hash),
+        (Slot::Creator, alice.sender_hash)
+    );
+    let created: time::OffsetDateTime = sqlx::query_scalar("SELECT created_at FROM rooms")
+        .fetch_one(&pool)
+        .await
+        .expect("q");
+    let created = stelgano_spec::wire::Timestamp::from_datetime(created).expect("in range");
+    // STD1-LIFE-1: the lifetime runs from the creation time.
+    assert_eq!(joined.ttl_expires_at.seconds_since(created), 7 * 24 * 3600);
+    let again = join_room(&pool, &join_request(&alice, None))
+        .await
+        .expect("store");
+    let JoinOutcome::Joined {
+        joined: rejoined,
+        binding: rebound,
+        paired_now,
+    } = again
+    else {
+        panic!("{again:?}")
+    };
+    assert_eq!(rejoined, joined);
+    assert_eq!(rebound, binding);
+    assert!(!paired_now);
+}
+
+#[tokio::test]
+async fn a_second_create_finds_the_room_and_changes_nothing() {
+    // STD1-JOIN-2
+    let pool = common::fresh_pool().await;
+    let (alice, _) = alice_room(&pool).await;
+    let before: String =
+        sqlx::query_scalar("SELECT string_agg(id::text || failures::text, ',') FROM rooms")
+            .fetch_one(&pool)
+            .await
+            .expect("q");
+    let mallory = party("+1 555 012 3456", "0000");
+    let outcome = create_room(&pool, &create_request(&mallory, code("AAAA-AAAA")), WEEK)
+        .await
+        .expect("store");
+    assert_eq!(outcome, CreateOutcome::RoomExists);
+    let outcome = create_room(&pool, &create_request(&alice, code("P2K4-9H7M")), WEEK)
+        .await
+        .expect("store");
+    assert_eq!(outcome, CreateOutcome::RoomExists);
+    let after: String =
+        sqlx::query_scalar("SELECT string_agg(id::text || failures::text, ',') FROM rooms")
+            .fetch_one(&pool)
+            .await
+            .expect("q");
+    assert_eq!(before, after);
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM access_records").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn join_never_creates_a_room() {
+    // STD1-JOIN-3
+    let pool = common::fresh_pool().await;
+    let typo = party("+1 555 012 3457", "1234");
+    let outcome = join_room(&pool, &join_request(&typo, None))
+        .await
+        .expect("store");
+    assert_eq!(outcome, JoinOutcome::NotFound { expired: None });
+    assert_eq!(scalar(&pool, "SELECT count(*) FROM rooms").await, 0);
+}
+
+#[tokio::test]
+async fn the_pairing_code_takes_slot_two_once() {
+    // STD1-JOIN-14, STD1-JOIN-16
+    let pool = common::fresh_pool().await;
+    let (_alice, pairing) = alice_room(&pool).await;
+    let bob = party("+1 555 012 3456", "9999");
+    let outcome = join_room(&pool, &join_request(&bob, Some(pairing)))
+        .await
+        .expect("store");
+    let JoinOutcome::Joined {
+        joined,
+        binding,
+        paired_now,
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert!(paired_now && !joined.awaiting_party);
+    assert_eq!(binding.slot, Slot::Second);
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT count(*) FROM rooms WHERE pairing_hash IS NULL"
+        )
+        .await,
+        1,
+        "the code is single-use"
+    );
+    // Bob returns with the code still in his request: it is ignored.
+    let again = join_room(&pool, &join_request(&bob, Some(pairing)))
+        .await
+        .expect("store");
+    assert!(
+        matches!(
+            again,
+            JoinOutcome::Joined {
+                paired_now: false,
+                ..
+            }
+        ),
+        "{again:?}"
+    );
+    // Someone else with the used code: the room is paired, so it is a wrong PIN.
+    let eve = party("+1 555 012 3456", "5555");
+    let outcome = join_room(&pool, &join_request(&eve, Some(pairing)))
+        .await
+        .expect("store");
+    assert_eq!(
+        outcome,
+        JoinOutcome::Unauthorized {
+            attempts_remaining: n(9)
+        }
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM access_records").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn sender_identity_is_bound_to_the_record() {
+    // STD1-JOIN-7
+    let pool = common::fresh_pool().await;
+    let (alice, pairing) = alice_room(&pool).await;
+    let mut forged = alice;
+    forged.sender_hash = party("+1 555 012 3456", "9999").sender_hash;
+    assert_eq!(
+        join_room(&pool, &join_request(&forged, None))
+            .await
+            .expect("store"),
+        JoinOutcome::SenderMismatch
+    );
+    // A slot-2 claim presenting the creator's sender hash.
+    let mut bob = party("+1 555 012 3456", "9999");
+    bob.sender_hash = alice.sender_hash;
+    assert_eq!(
+        join_room(&pool, &join_request(&bob, Some(pairing)))
+            .await
+            .expect("store"),
+        JoinOutcome::SenderMismatch
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM access_records").await,
+        1
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT failures::bigint FROM rooms").await,
+        0,
+        "a mismatch is not a guess"
+    );
+}
+
+#[tokio::test]
+async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
+    // STD1-JOIN-18, STD1-JOIN-19, STD1-JOIN-20, STD1-JOIN-5 (rule 5 in an unpaired room)
+    let pool = common::fresh_pool().await;
+    let (alice, _) = alice_room(&pool).await;
+    let mallory = party("+1 555 012 3456", "0000");
+    let mut seen = Vec::new();
+    for i in 0..9 {
+        // Alternate wrong pairing codes and code-less wrong PINs.
+        let pairing = (i % 2 == 0).then(|| code("ZZZZ-ZZZZ"));
+        seen.push(
+            join_room(&pool, &join_request(&mallory, pairing))
+                .await
+                .expect("store"),
+        );
+    }
+    let expected: Vec<JoinOutcome> = (1..=9)
+        .map(|i| {
+            let left = n(10 - i);
+            if i % 2 == 1 {
+                JoinOutcome::PairingInvalid {
+                    attempts_remaining: left,
+                }
+            } else {
+                JoinOutcome::Unauthorized {
+                    attempts_remaining: left,
+                }
+            }
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    let tenth = join_room(&pool, &join_request(&mallory, None))
+        .await
+        .expect("store");
+    assert_eq!(
+        tenth,
+        JoinOutcome::Locked {
+            retry_after: n(1800)
+        }
+    );
+    // While locked, the right PIN gets the same answer as a wrong one.
+    let right = join_room(&pool, &join_request(&alice, None))
+        .await
+        .expect("store");
+    let wrong = join_room(&pool, &join_request(&mallory, None))
+        .await
+        .expect("store");
+    assert!(matches!(right, JoinOutcome::Locked { .. }), "{right:?}");
+    assert_eq!(
+        std::mem::discriminant(&right),
+        std::mem::discriminant(&wrong)
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT failures::bigint FROM rooms").await,
+        10,
+        "nothing counted while locked"
+    );
+}
+
+#[tokio::test]
+async fn a_served_lock_clears_the_count_and_a_success_does_not() {
+    // STD1-JOIN-18
+    let pool = common::fresh_pool().await;
+    let (alice, _) = alice_room(&pool).await;
+    let mallory = party("+1 555 012 3456", "0000");
+    for _ in 0..3 {
+        join_room(&pool, &join_request(&mallory, None))
+            .await
+            .expect("store");
+    }
+    assert!(matches!(
+        join_room(&pool, &join_request(&alice, None))
+            .await
+            .expect("store"),
+        JoinOutcome::Joined { .. }
+    ));
+    let next = join_room(&pool, &join_request(&mallory, None))
+        .await
+        .expect("store");
+    assert_eq!(
+        next,
+        JoinOutcome::Unauthorized {
+            attempts_remaining: n(6)
+        },
+        "a success does not reset"
+    );
+    // A lock that has passed: the count starts again.
+    sqlx::query("UPDATE rooms SET failures = 10, locked_until = date_trunc('second', now()) - interval '1 second'")
+        .execute(&pool)
+        .await
+        .expect("age the lock");
+    let after = join_room(&pool, &join_request(&mallory, None))
+        .await
+        .expect("store");
+    assert_eq!(
+        after,
+        JoinOutcome::Unauthorized {
+            attempts_remaining: n(9)
+        }
+    );
+    assert!(matches!(
+        join_room(&pool, &join_request(&alice, None))
+            .await
+            .expect("store"),
+        JoinOutcome::Joined { .. }
+    ));
+}
+
+#[tokio::test]
+async fn an_expired_room_is_gone_and_its_number_reusable() {
+    // STD1-LIFE-4, STD1-LIFE-5
+    let pool = common::fresh_pool().await;
+    let (alice, pairing) = alice_room(&pool).await;
+    let old_id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM rooms")
+        .fetch_one(&pool)
+        .await
+        .expect("id");
+    sqlx::query(
+        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
+                          ttl_expires_at = date_trunc('second', now())",
+    )
+    .execute(&pool)
+    .await
+    .expect("expire");
+    let outcome = join_room(&pool, &join_request(&alice, None))
+        .await
+        .expect("store");
+    let JoinOutcome::NotFound {
+        expired: Some(expired),
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(*expired.0.as_uuid(), old_id);
+    assert_eq!(scalar(&pool, "SELECT count(*) FROM rooms").await, 0);
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM access_records").await,
+        0
+    );
+    let CreateOutcome::Created { joined, .. } =
+        create_room(&pool, &create_request(&alice, pairing), WEEK)
+            .await
+            .expect("store")
+    else {
+        panic!("the number can be used again")
+    };
+    assert_ne!(
+        *joined.room_id.as_uuid(),
+        old_id,
+        "a new room has a new room_id"
+    );
+}
+
+#[tokio::test]
+async fn create_replaces_an_expired_room_it_finds() {
+    // STD1-JOIN-1, STD1-LIFE-4
+    let pool = common::fresh_pool().await;
+    let (alice, pairing) = alice_room(&pool).await;
+    sqlx::query(
+        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
+                          ttl_expires_at = date_trunc('second', now()) - interval '1 second'",
+    )
+    .execute(&pool)
+    .await
+    .expect("expire");
+    let outcome = create_room(&pool, &create_request(&alice, pairing), WEEK)
+        .await
+        .expect("store");
+    let CreateOutcome::Created {
+        expired: Some(_),
+        joined,
+        ..
+    } = outcome
+    else {
+        panic!("{outcome:?}")
+    };
+    assert!(joined.awaiting_party);
+    assert_eq!(scalar(&pool, "SELECT count(*) FROM rooms").await, 1);
+}
+
+const RACE_ROUNDS: usize = 100;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_creates_make_exactly_one_room() {
+    // STD1-JOIN-4: many rounds of two creates of one number at once.
+    let pool = common::fresh_pool().await;
+    let mut created = 0;
+    for round in 0..RACE_ROUNDS {
+        let a = party(&format!("+1 555 100 {round:04}"), "1111");
+        let b = party(&format!("+1 555 100 {round:04}"), "2222");
+        let (pa, pb) = (pool.clone(), pool.clone());
+        let ta = tokio::spawn(async move {
+            create_room(&pa, &create_request(&a, code("AAAA-AAAA")), WEEK).await
+        });
+        let tb = tokio::spawn(async move {
+            create_room(&pb, &create_request(&b, code("BBBB-BBBB")), WEEK).await
+        });
+        let outcomes = [
+            ta.await.expect("task").expect("store"),
+            tb.await.expect("task").expect("store"),
+        ];
+        let wins = outcomes
+            .iter()
+            .filter(|o| matches!(o, CreateOutcome::Created { .. }))
+            .count();
+        assert_eq!(wins, 1, "round {round}: {outcomes:?}");
+        assert!(outcomes.contains(&CreateOutcome::RoomExists));
+        created += wins;
+    }
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM rooms").await,
+        i64::try_from(created).expect("small")
+    );
+    assert_eq!(
+        scalar(&pool, "SELECT count(*) FROM access_records").await,
+        i64::try_from(RACE_ROUNDS).expect("small")
+    );
+    println!("racing creates: {RACE_ROUNDS} rounds, {created} rooms, 0 duplicates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_slot_two_claims_admit_one_party() {
+    // STD1-JOIN-6: two people with the right code claim slot 2 at once.
+    let pool = common::fresh_pool().await;
+    for round in 0..RACE_ROUNDS {
+        let number = format!("+1 555 200 {round:04}");
+        let alice = party(&number, "1111");
+        let pairing = code("CCCC-CCCC");
+        create_room(&pool, &create_request(&alice, pairing), WEEK)
+            .await
+            .expect("store");
+        let (bob, eve) = (party(&number, "2222"), party(&number, "3333"));
+        let (pb, pe) = (pool.clone(), pool.clone());
+        let tb =
+            tokio::spawn(async move { join_room(&pb, &join_request(&bob, Some(pairing))).await });
+        let te =
+            tokio::spawn(async move { join_room(&pe, &join_request(&eve, Some(pairing))).await });
+        let outcomes = [
+            tb.await.expect("task").expect("store"),
+            te.await.expect("task").expect("store"),
+        ];
+        let paired = outcomes
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o,
+                    JoinOutcome::Joined {
+                        paired_now: true,
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert_eq!(paired, 1, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes.contains(&JoinOutcome::Unauthorized {
+                attempts_remaining: n(9)
+            }),
+            "round {round}: {outcomes:?}"
+        );
+    }
+    assert_eq!(
+        scalar(
+            &pool,
+            "SELECT max(c) FROM (SELECT count(*) c FROM access_records GROUP BY room_id) s"
+        )
+        .await,
+        2
+    );
+    println!("racing slot-2 claims: {RACE_ROUNDS} rounds, exactly one party admitted each time");
+}
