@@ -1,0 +1,370 @@
+//! Operations of an open session: messages (spec §9), `reset_pairing`
+//! (STD1-JOIN-17) and `expire_room` (STD1-LIFE-2).
+//!
+//! Each starts by locking the session's room by its `room_id` (a session
+//! never reaches a later room of the same number, spec §3). A room that is
+//! gone, or past its expiry time (then deleted here), answers `room_expired`
+//! (STD1-LIFE-8).
+
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+use stelgano_spec::ids::{MessageId, PairingHash};
+use stelgano_spec::wire::{Ciphertext, EditMessage, Iv, Message, SendMessage, Timestamp};
+use time::OffsetDateTime;
+
+use super::access::delete_room;
+use super::{ExpiredRoom, SessionBinding, Slot, StoreError, operation_time, timestamp};
+
+/// The session's room no longer exists; `expired` when this request found
+/// it past its time and deleted it, so its sessions must be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomGone {
+    pub expired: Option<ExpiredRoom>,
+}
+
+/// The answer to `send_message` (STD1-MSG-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent(Box<Message>),
+    NotYourTurn,
+    Conflict,
+    RoomGone(RoomGone),
+}
+
+/// The answer to `read_receipt` (STD1-MSG-9).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadOutcome {
+    Read {
+        message_id: MessageId,
+        read_at: Timestamp,
+    },
+    NotFound,
+    OwnMessage,
+    AlreadyRead,
+    RoomGone(RoomGone),
+}
+
+/// The answer to `edit_message` (STD1-MSG-12).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditOutcome {
+    Edited {
+        message_id: MessageId,
+        ciphertext: Ciphertext,
+        iv: Iv,
+    },
+    NotFound,
+    NotAuthor,
+    NotEditable,
+    RoomGone(RoomGone),
+}
+
+/// The answer to `delete_message` (STD1-MSG-14).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted { message_id: MessageId },
+    NotFound,
+    NotAuthor,
+    NotDeletable,
+    RoomGone(RoomGone),
+}
+
+/// The answer to `reset_pairing` (STD1-JOIN-17).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    Reset,
+    AlreadyPaired,
+    RoomGone(RoomGone),
+}
+
+/// The answer to `expire_room` (STD1-LIFE-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpireOutcome {
+    Expired,
+    RoomGone(RoomGone),
+}
+
+/// The room's current message as the rules need it.
+struct Current {
+    id: MessageId,
+    author: Slot,
+    sent_at: Timestamp,
+    read: bool,
+}
+
+/// Locks the session's room and reads the operation time; `Err` carries
+/// the `room_expired` answer.
+async fn lock_room(
+    tx: &mut Transaction<'static, Postgres>,
+    session: &SessionBinding,
+) -> Result<Result<Timestamp, RoomGone>, StoreError> {
+    let ttl: Option<OffsetDateTime> =
+        sqlx::query_scalar("SELECT ttl_expires_at FROM rooms WHERE id = $1 FOR UPDATE")
+            .bind(session.room_id.as_uuid())
+            .fetch_optional(&mut **tx)
+            .await?;
+    let now = operation_time(tx).await?;
+    let Some(ttl) = ttl else {
+        return Ok(Err(RoomGone { expired: None }));
+    };
+    if timestamp(ttl)? <= now {
+        delete_room(tx, session.room_id).await?;
+        return Ok(Err(RoomGone {
+            expired: Some(ExpiredRoom(session.room_id)),
+        }));
+    }
+    Ok(Ok(now))
+}
+
+async fn current(
+    conn: &mut PgConnection,
+    session: &SessionBinding,
+) -> Result<Option<Current>, StoreError> {
+    let row = sqlx::query("SELECT id, author_slot, sent_at, read_at IS NOT NULL AS read FROM messages WHERE room_id = $1")
+        .bind(session.room_id.as_uuid())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Current {
+        id: MessageId::from_uuid(row.try_get("id")?),
+        author: Slot::from_db(row.try_get("author_slot")?)?,
+        sent_at: timestamp(row.try_get("sent_at")?)?,
+        read: row.try_get("read")?,
+    }))
+}
+
+/// Commits a `room_expired` answer (keeping a deletion it made).
+async fn gone<T>(
+    tx: Transaction<'static, Postgres>,
+    gone: RoomGone,
+    wrap: fn(RoomGone) -> T,
+) -> Result<T, StoreError> {
+    tx.commit().await?;
+    Ok(wrap(gone))
+}
+
+/// Stores a message in place of the current one (STD1-MSG-1 to STD1-MSG-3, STD1-MSG-6).
+pub async fn send_message(
+    pool: &PgPool,
+    session: &SessionBinding,
+    request: &SendMessage,
+) -> Result<SendOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    let now = match lock_room(&mut tx, session).await? {
+        Ok(now) => now,
+        Err(g) => return gone(tx, g, SendOutcome::RoomGone).await,
+    };
+    let current = current(&mut tx, session).await?;
+    if current.as_ref().is_some_and(|c| c.author == session.slot) {
+        return Ok(SendOutcome::NotYourTurn);
+    }
+    if current.as_ref().map(|c| c.id) != request.replaces {
+        return Ok(SendOutcome::Conflict);
+    }
+    sqlx::query("DELETE FROM messages WHERE room_id = $1")
+        .bind(session.room_id.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+    let id = MessageId::random().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
+    sqlx::query(
+        "INSERT INTO messages (room_id, id, author_slot, ciphertext, iv, sent_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(session.room_id.as_uuid())
+    .bind(id.as_uuid())
+    .bind(session.slot.to_db())
+    .bind(request.ciphertext.as_bytes())
+    .bind(request.iv.as_bytes().as_slice())
+    .bind(now.to_datetime())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(SendOutcome::Sent(Box::new(Message {
+        id,
+        sender_hash: session.sender_hash,
+        ciphertext: request.ciphertext.clone(),
+        iv: request.iv,
+        sent_at: now,
+        read_at: None,
+        edited: false,
+    })))
+}
+
+/// Marks the other party's current message read (STD1-MSG-9, STD1-MSG-10).
+pub async fn read_receipt(
+    pool: &PgPool,
+    session: &SessionBinding,
+    message_id: MessageId,
+) -> Result<ReadOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    let now = match lock_room(&mut tx, session).await? {
+        Ok(now) => now,
+        Err(g) => return gone(tx, g, ReadOutcome::RoomGone).await,
+    };
+    let Some(current) = current(&mut tx, session)
+        .await?
+        .filter(|c| c.id == message_id)
+    else {
+        return Ok(ReadOutcome::NotFound);
+    };
+    if current.author == session.slot {
+        return Ok(ReadOutcome::OwnMessage);
+    }
+    if current.read {
+        return Ok(ReadOutcome::AlreadyRead);
+    }
+    let read_at = now.max(current.sent_at);
+    sqlx::query("UPDATE messages SET read_at = $2 WHERE room_id = $1")
+        .bind(session.room_id.as_uuid())
+        .bind(read_at.to_datetime())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ReadOutcome::Read {
+        message_id,
+        read_at,
+    })
+}
+
+/// Which of the author's own-unread-message rules a request fails, if any
+/// (STD1-MSG-12, STD1-MSG-14).
+enum Ownership {
+    NotFound,
+    NotAuthor,
+    Read,
+    Editable,
+}
+
+fn ownership(
+    current: Option<&Current>,
+    session: &SessionBinding,
+    message_id: MessageId,
+) -> Ownership {
+    match current.filter(|c| c.id == message_id) {
+        None => Ownership::NotFound,
+        Some(c) if c.author != session.slot => Ownership::NotAuthor,
+        Some(c) if c.read => Ownership::Read,
+        Some(_) => Ownership::Editable,
+    }
+}
+
+/// Replaces one's own unread message (STD1-MSG-12).
+pub async fn edit_message(
+    pool: &PgPool,
+    session: &SessionBinding,
+    request: &EditMessage,
+) -> Result<EditOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Err(g) = lock_room(&mut tx, session).await? {
+        return gone(tx, g, EditOutcome::RoomGone).await;
+    }
+    match ownership(
+        current(&mut tx, session).await?.as_ref(),
+        session,
+        request.message_id,
+    ) {
+        Ownership::NotFound => return Ok(EditOutcome::NotFound),
+        Ownership::NotAuthor => return Ok(EditOutcome::NotAuthor),
+        Ownership::Read => return Ok(EditOutcome::NotEditable),
+        Ownership::Editable => {}
+    }
+    sqlx::query("UPDATE messages SET ciphertext = $2, iv = $3, edited = true WHERE room_id = $1")
+        .bind(session.room_id.as_uuid())
+        .bind(request.ciphertext.as_bytes())
+        .bind(request.iv.as_bytes().as_slice())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(EditOutcome::Edited {
+        message_id: request.message_id,
+        ciphertext: request.ciphertext.clone(),
+        iv: request.iv,
+    })
+}
+
+/// Removes one's own unread message (STD1-MSG-14, STD1-MSG-15).
+pub async fn delete_message(
+    pool: &PgPool,
+    session: &SessionBinding,
+    message_id: MessageId,
+) -> Result<DeleteOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Err(g) = lock_room(&mut tx, session).await? {
+        return gone(tx, g, DeleteOutcome::RoomGone).await;
+    }
+    match ownership(
+        current(&mut tx, session).await?.as_ref(),
+        session,
+        message_id,
+    ) {
+        Ownership::NotFound => return Ok(DeleteOutcome::NotFound),
+        Ownership::NotAuthor => return Ok(DeleteOutcome::NotAuthor),
+        Ownership::Read => return Ok(DeleteOutcome::NotDeletable),
+        Ownership::Editable => {}
+    }
+    sqlx::query("DELETE FROM messages WHERE room_id = $1")
+        .bind(session.room_id.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(DeleteOutcome::Deleted { message_id })
+}
+
+/// Replaces the pairing code of an unpaired room (STD1-JOIN-17).
+pub async fn reset_pairing(
+    pool: &PgPool,
+    session: &SessionBinding,
+    pairing: &PairingHash,
+) -> Result<ResetOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Err(g) = lock_room(&mut tx, session).await? {
+        return gone(tx, g, ResetOutcome::RoomGone).await;
+    }
+    let records: i64 = sqlx::query_scalar("SELECT count(*) FROM access_records WHERE room_id = $1")
+        .bind(session.room_id.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+    if records >= 2 {
+        return Ok(ResetOutcome::AlreadyPaired);
+    }
+    sqlx::query("UPDATE rooms SET pairing_hash = $2 WHERE id = $1")
+        .bind(session.room_id.as_uuid())
+        .bind(pairing.as_bytes().as_slice())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ResetOutcome::Reset)
+}
+
+/// Deletes the room at either party's request (STD1-LIFE-2, STD1-LIFE-3).
+pub async fn expire_room(
+    pool: &PgPool,
+    session: &SessionBinding,
+) -> Result<ExpireOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Err(g) = lock_room(&mut tx, session).await? {
+        return gone(tx, g, ExpireOutcome::RoomGone).await;
+    }
+    delete_room(&mut tx, session.room_id).await?;
+    tx.commit().await?;
+    Ok(ExpireOutcome::Expired)
+}
+
+/// Deletes up to `limit` rooms past their expiry time and returns their ids
+/// (STD1-LIFE-4). `SKIP LOCKED` lets several instances sweep at once without
+/// waiting on each other or on rooms in use.
+pub async fn sweep_expired(pool: &PgPool, limit: i64) -> Result<Vec<ExpiredRoom>, StoreError> {
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "DELETE FROM rooms WHERE id IN (
+             SELECT id FROM rooms
+              WHERE ttl_expires_at <= date_trunc('second', clock_timestamp())
+              ORDER BY ttl_expires_at
+              LIMIT $1
+              FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(ids
+        .into_iter()
+        .map(|id| ExpiredRoom(stelgano_spec::ids::RoomId::from_uuid(id)))
+        .collect())
+}
