@@ -20,6 +20,9 @@ CREATE TABLE rooms (
     -- One failure count and lock per room (STD1-JOIN-18).
     failures       integer     NOT NULL DEFAULT 0 CHECK (failures BETWEEN 0 AND 10),
     locked_until   timestamptz,
+    -- Counts the room's broadcasting operations; orders its events across
+    -- server instances (server/src/store/events.rs).
+    version        bigint      NOT NULL DEFAULT 0 CHECK (version >= 0),
     CHECK (ttl_expires_at > created_at)
 );
 

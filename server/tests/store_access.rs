@@ -78,6 +78,7 @@ async fn create_opens_slot_one_and_join_returns_to_it() {
         joined,
         binding,
         expired,
+        version,
     } = create_room(&pool, &create_request(&alice, code("P2K4-9H7M")), WEEK)
         .await
         .expect("store")
@@ -103,6 +104,7 @@ async fn create_opens_slot_one_and_join_returns_to_it() {
         joined: rejoined,
         binding: rebound,
         paired_now,
+        version: rejoined_version,
     } = again
     else {
         panic!("{again:?}")
@@ -110,6 +112,8 @@ async fn create_opens_slot_one_and_join_returns_to_it() {
     assert_eq!(rejoined, joined);
     assert_eq!(rebound, binding);
     assert!(!paired_now);
+    // No broadcast happened in between, so both replies describe one version.
+    assert_eq!((version, rejoined_version), (0, 0));
 }
 
 #[tokio::test]
@@ -168,6 +172,7 @@ async fn the_pairing_code_takes_slot_two_once() {
         joined,
         binding,
         paired_now,
+        ..
     } = outcome
     else {
         panic!("{outcome:?}")

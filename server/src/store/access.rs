@@ -7,9 +7,10 @@ use std::time::Duration;
 use sqlx::{PgConnection, PgPool, Row};
 use stelgano_spec::constants::{LOCKOUT_ATTEMPTS, LOCKOUT_DURATION};
 use stelgano_spec::ids::{AccessHash, RoomId, SenderHash};
-use stelgano_spec::wire::{CreateRoom, JoinRoom, Joined, Timestamp};
+use stelgano_spec::wire::{Broadcast, CreateRoom, ExpiryCause, JoinRoom, Joined, Timestamp};
 use time::OffsetDateTime;
 
+use super::events::{Audience, bump_version, publish};
 use super::{
     ExpiredRoom, SessionBinding, Slot, StoreError, hash, operation_time, room_id, room_view,
     timestamp,
@@ -18,9 +19,11 @@ use super::{
 /// The answer to `create` (STD1-JOIN-1, STD1-JOIN-2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
+    /// `version` is the room's version the reply describes (events.rs).
     Created {
         joined: Box<Joined>,
         binding: SessionBinding,
+        version: i64,
         expired: Option<ExpiredRoom>,
     },
     RoomExists,
@@ -33,6 +36,7 @@ pub enum JoinOutcome {
     Joined {
         joined: Box<Joined>,
         binding: SessionBinding,
+        version: i64,
         paired_now: bool,
     },
     NotFound {
@@ -104,6 +108,7 @@ pub async fn create_room(
     Ok(CreateOutcome::Created {
         joined,
         binding,
+        version: 0,
         expired,
     })
 }
@@ -113,7 +118,7 @@ pub async fn create_room(
 pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     let room = sqlx::query(
-        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until
+        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, version
            FROM rooms WHERE room_hash = $1 FOR UPDATE",
     )
     .bind(request.room_hash.as_bytes().as_slice())
@@ -128,8 +133,9 @@ pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome,
     };
     let id = room_id(&room, "id")?;
     let ttl_expires_at = timestamp(room.try_get("ttl_expires_at")?)?;
+    let version: i64 = room.try_get("version")?;
     if ttl_expires_at <= now {
-        delete_room(&mut tx, id).await?;
+        expire_and_delete(&mut tx, id, version, ExpiryCause::Ttl).await?;
         tx.commit().await?;
         return Ok(JoinOutcome::NotFound {
             expired: Some(ExpiredRoom(id)),
@@ -173,6 +179,7 @@ pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome,
             return Ok(JoinOutcome::Joined {
                 joined,
                 binding,
+                version,
                 paired_now: false,
             });
         }
@@ -208,6 +215,17 @@ pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome,
             .bind(id.as_uuid())
             .execute(&mut *tx)
             .await?;
+        // The creator's sessions learn of it; the new session's `Joined`
+        // already describes this version, so it skips the event (STD1-JOIN-15).
+        let version = bump_version(&mut tx, id).await?;
+        publish(
+            &mut tx,
+            id,
+            Some(version),
+            Audience::All,
+            Broadcast::PartyPaired {},
+        )
+        .await?;
         let joined = Box::new(room_view(&mut tx, id, ttl_expires_at).await?);
         tx.commit().await?;
         let binding = SessionBinding {
@@ -218,6 +236,7 @@ pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome,
         return Ok(JoinOutcome::Joined {
             joined,
             binding,
+            version,
             paired_now: true,
         });
     }
@@ -336,18 +355,42 @@ async fn delete_if_expired(
     room_hash: &[u8; 32],
     now: Timestamp,
 ) -> Result<Option<ExpiredRoom>, StoreError> {
-    let deleted: Option<uuid::Uuid> = sqlx::query_scalar(
-        "DELETE FROM rooms WHERE room_hash = $1 AND ttl_expires_at <= $2 RETURNING id",
+    let row = sqlx::query(
+        "SELECT id, version FROM rooms WHERE room_hash = $1 AND ttl_expires_at <= $2 FOR UPDATE",
     )
     .bind(room_hash.as_slice())
     .bind(now.to_datetime())
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(deleted.map(|id| ExpiredRoom(RoomId::from_uuid(id))))
+    let Some(row) = row else { return Ok(None) };
+    let id = room_id(&row, "id")?;
+    expire_and_delete(conn, id, row.try_get("version")?, ExpiryCause::Ttl).await?;
+    Ok(Some(ExpiredRoom(id)))
+}
+
+/// Tells the room's sessions it ended, then deletes it (STD1-LIFE-2 to
+/// STD1-LIFE-7). `version` is the room's version before this operation.
+pub(super) async fn expire_and_delete(
+    conn: &mut PgConnection,
+    id: RoomId,
+    version: i64,
+    cause: ExpiryCause,
+) -> Result<i64, StoreError> {
+    let version = version + 1;
+    publish(
+        conn,
+        id,
+        Some(version),
+        Audience::All,
+        Broadcast::RoomExpired { cause },
+    )
+    .await?;
+    delete_room(conn, id).await?;
+    Ok(version)
 }
 
 /// Deletes a room and, by cascade, everything of it (STD1-LIFE-3).
-pub(super) async fn delete_room(conn: &mut PgConnection, id: RoomId) -> Result<(), StoreError> {
+async fn delete_room(conn: &mut PgConnection, id: RoomId) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM rooms WHERE id = $1")
         .bind(id.as_uuid())
         .execute(&mut *conn)

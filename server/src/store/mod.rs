@@ -12,13 +12,14 @@
 //! WebSocket layer turns outcomes into replies and broadcasts.
 
 mod access;
+pub mod events;
 mod session_ops;
 
 pub use access::{CreateOutcome, JoinOutcome, create_room, join_room};
 pub use session_ops::{
     DeleteOutcome, EditOutcome, ExpireOutcome, ReadOutcome, ResetOutcome, RoomGone, SendOutcome,
-    delete_message, edit_message, expire_room, read_receipt, reset_pairing, send_message,
-    sweep_expired,
+    TypingOutcome, delete_message, edit_message, expire_room, publish_typing, read_receipt,
+    reset_pairing, send_message, sweep_expired,
 };
 
 use sqlx::postgres::PgRow;

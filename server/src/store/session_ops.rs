@@ -1,30 +1,34 @@
-//! Operations of an open session: messages (spec §9), `reset_pairing`
-//! (STD1-JOIN-17) and `expire_room` (STD1-LIFE-2).
+//! Operations of an open session: messages (spec §9), `typing`,
+//! `reset_pairing` (STD1-JOIN-17) and `expire_room` (STD1-LIFE-2).
 //!
 //! Each starts by locking the session's room by its `room_id` (a session
 //! never reaches a later room of the same number, spec §3). A room that is
 //! gone, or past its expiry time (then deleted here), answers `room_expired`
-//! (STD1-LIFE-8).
+//! (STD1-LIFE-8). Every change that other sessions must see increments the
+//! room's version and publishes its broadcast in the same transaction
+//! (events.rs).
 
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
-use stelgano_spec::ids::{MessageId, PairingHash};
-use stelgano_spec::wire::{Ciphertext, EditMessage, Iv, Message, SendMessage, Timestamp};
+use stelgano_spec::ids::{MessageId, PairingHash, RoomId};
+use stelgano_spec::wire::{Broadcast, EditMessage, ExpiryCause, Message, SendMessage, Timestamp};
 use time::OffsetDateTime;
 
-use super::access::delete_room;
+use super::access::expire_and_delete;
+use super::events::{Audience, bump_version, publish};
 use super::{ExpiredRoom, SessionBinding, Slot, StoreError, operation_time, timestamp};
 
 /// The session's room no longer exists; `expired` when this request found
-/// it past its time and deleted it, so its sessions must be told.
+/// it past its time and deleted it (its `room_expired` event is published).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RoomGone {
     pub expired: Option<ExpiredRoom>,
 }
 
-/// The answer to `send_message` (STD1-MSG-2).
+/// The answer to `send_message` (STD1-MSG-2). `version` is the room version
+/// of the `new_message` event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
-    Sent(Box<Message>),
+    Sent { message: Box<Message>, version: i64 },
     NotYourTurn,
     Conflict,
     RoomGone(RoomGone),
@@ -36,6 +40,7 @@ pub enum ReadOutcome {
     Read {
         message_id: MessageId,
         read_at: Timestamp,
+        version: i64,
     },
     NotFound,
     OwnMessage,
@@ -46,11 +51,7 @@ pub enum ReadOutcome {
 /// The answer to `edit_message` (STD1-MSG-12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EditOutcome {
-    Edited {
-        message_id: MessageId,
-        ciphertext: Ciphertext,
-        iv: Iv,
-    },
+    Edited { message_id: MessageId, version: i64 },
     NotFound,
     NotAuthor,
     NotEditable,
@@ -60,10 +61,17 @@ pub enum EditOutcome {
 /// The answer to `delete_message` (STD1-MSG-14).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeleteOutcome {
-    Deleted { message_id: MessageId },
+    Deleted { message_id: MessageId, version: i64 },
     NotFound,
     NotAuthor,
     NotDeletable,
+    RoomGone(RoomGone),
+}
+
+/// The answer to `typing` (STD1-MSG-16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypingOutcome {
+    Sent,
     RoomGone(RoomGone),
 }
 
@@ -78,57 +86,39 @@ pub enum ResetOutcome {
 /// The answer to `expire_room` (STD1-LIFE-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpireOutcome {
-    Expired,
+    Expired { version: i64 },
     RoomGone(RoomGone),
 }
 
-/// The room's current message as the rules need it.
-struct Current {
-    id: MessageId,
-    author: Slot,
-    sent_at: Timestamp,
-    read: bool,
+/// The locked room: the operation's time and the room's version.
+struct Locked {
+    now: Timestamp,
+    version: i64,
 }
 
 /// Locks the session's room and reads the operation time; `Err` carries
-/// the `room_expired` answer.
+/// the `room_expired` answer (after deleting a room found past its time).
 async fn lock_room(
     tx: &mut Transaction<'static, Postgres>,
     session: &SessionBinding,
-) -> Result<Result<Timestamp, RoomGone>, StoreError> {
-    let ttl: Option<OffsetDateTime> =
-        sqlx::query_scalar("SELECT ttl_expires_at FROM rooms WHERE id = $1 FOR UPDATE")
-            .bind(session.room_id.as_uuid())
-            .fetch_optional(&mut **tx)
-            .await?;
+) -> Result<Result<Locked, RoomGone>, StoreError> {
+    let row = sqlx::query("SELECT ttl_expires_at, version FROM rooms WHERE id = $1 FOR UPDATE")
+        .bind(session.room_id.as_uuid())
+        .fetch_optional(&mut **tx)
+        .await?;
     let now = operation_time(tx).await?;
-    let Some(ttl) = ttl else {
+    let Some(row) = row else {
         return Ok(Err(RoomGone { expired: None }));
     };
+    let ttl: OffsetDateTime = row.try_get("ttl_expires_at")?;
+    let version: i64 = row.try_get("version")?;
     if timestamp(ttl)? <= now {
-        delete_room(tx, session.room_id).await?;
+        expire_and_delete(tx, session.room_id, version, ExpiryCause::Ttl).await?;
         return Ok(Err(RoomGone {
             expired: Some(ExpiredRoom(session.room_id)),
         }));
     }
-    Ok(Ok(now))
-}
-
-async fn current(
-    conn: &mut PgConnection,
-    session: &SessionBinding,
-) -> Result<Option<Current>, StoreError> {
-    let row = sqlx::query("SELECT id, author_slot, sent_at, read_at IS NOT NULL AS read FROM messages WHERE room_id = $1")
-        .bind(session.room_id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    Ok(Some(Current {
-        id: MessageId::from_uuid(row.try_get("id")?),
-        author: Slot::from_db(row.try_get("author_slot")?)?,
-        sent_at: timestamp(row.try_get("sent_at")?)?,
-        read: row.try_get("read")?,
-    }))
+    Ok(Ok(Locked { now, version }))
 }
 
 /// Commits a `room_expired` answer (keeping a deletion it made).
@@ -141,6 +131,41 @@ async fn gone<T>(
     Ok(wrap(gone))
 }
 
+/// The room's current message as the rules need it.
+struct Current {
+    id: MessageId,
+    author: Slot,
+    sent_at: Timestamp,
+    read: bool,
+}
+
+async fn current(conn: &mut PgConnection, room: RoomId) -> Result<Option<Current>, StoreError> {
+    let row = sqlx::query(
+        "SELECT id, author_slot, sent_at, read_at IS NOT NULL AS read FROM messages WHERE room_id = $1",
+    )
+    .bind(room.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(Current {
+        id: MessageId::from_uuid(row.try_get("id")?),
+        author: Slot::from_db(row.try_get("author_slot")?)?,
+        sent_at: timestamp(row.try_get("sent_at")?)?,
+        read: row.try_get("read")?,
+    }))
+}
+
+/// Increments the room version and publishes `broadcast` to every session.
+async fn announce(
+    conn: &mut PgConnection,
+    room: RoomId,
+    broadcast: Broadcast,
+) -> Result<i64, StoreError> {
+    let version = bump_version(conn, room).await?;
+    publish(conn, room, Some(version), Audience::All, broadcast).await?;
+    Ok(version)
+}
+
 /// Stores a message in place of the current one (STD1-MSG-1 to STD1-MSG-3, STD1-MSG-6).
 pub async fn send_message(
     pool: &PgPool,
@@ -148,11 +173,11 @@ pub async fn send_message(
     request: &SendMessage,
 ) -> Result<SendOutcome, StoreError> {
     let mut tx = pool.begin().await?;
-    let now = match lock_room(&mut tx, session).await? {
-        Ok(now) => now,
+    let locked = match lock_room(&mut tx, session).await? {
+        Ok(locked) => locked,
         Err(g) => return gone(tx, g, SendOutcome::RoomGone).await,
     };
-    let current = current(&mut tx, session).await?;
+    let current = current(&mut tx, session.room_id).await?;
     if current.as_ref().is_some_and(|c| c.author == session.slot) {
         return Ok(SendOutcome::NotYourTurn);
     }
@@ -165,26 +190,37 @@ pub async fn send_message(
         .await?;
     let id = MessageId::random().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
     sqlx::query(
-        "INSERT INTO messages (room_id, id, author_slot, ciphertext, iv, sent_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO messages (room_id, id, author_slot, ciphertext, iv, sent_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(session.room_id.as_uuid())
     .bind(id.as_uuid())
     .bind(session.slot.to_db())
     .bind(request.ciphertext.as_bytes())
     .bind(request.iv.as_bytes().as_slice())
-    .bind(now.to_datetime())
+    .bind(locked.now.to_datetime())
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    Ok(SendOutcome::Sent(Box::new(Message {
+    let message = Message {
         id,
         sender_hash: session.sender_hash,
         ciphertext: request.ciphertext.clone(),
         iv: request.iv,
-        sent_at: now,
+        sent_at: locked.now,
         read_at: None,
         edited: false,
-    })))
+    };
+    let version = announce(
+        &mut tx,
+        session.room_id,
+        Broadcast::NewMessage(message.clone()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(SendOutcome::Sent {
+        message: Box::new(message),
+        version,
+    })
 }
 
 /// Marks the other party's current message read (STD1-MSG-9, STD1-MSG-10).
@@ -194,11 +230,11 @@ pub async fn read_receipt(
     message_id: MessageId,
 ) -> Result<ReadOutcome, StoreError> {
     let mut tx = pool.begin().await?;
-    let now = match lock_room(&mut tx, session).await? {
-        Ok(now) => now,
+    let locked = match lock_room(&mut tx, session).await? {
+        Ok(locked) => locked,
         Err(g) => return gone(tx, g, ReadOutcome::RoomGone).await,
     };
-    let Some(current) = current(&mut tx, session)
+    let Some(current) = current(&mut tx, session.room_id)
         .await?
         .filter(|c| c.id == message_id)
     else {
@@ -210,20 +246,30 @@ pub async fn read_receipt(
     if current.read {
         return Ok(ReadOutcome::AlreadyRead);
     }
-    let read_at = now.max(current.sent_at);
+    let read_at = locked.now.max(current.sent_at);
     sqlx::query("UPDATE messages SET read_at = $2 WHERE room_id = $1")
         .bind(session.room_id.as_uuid())
         .bind(read_at.to_datetime())
         .execute(&mut *tx)
         .await?;
+    let version = announce(
+        &mut tx,
+        session.room_id,
+        Broadcast::MessageRead {
+            message_id,
+            read_at,
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok(ReadOutcome::Read {
         message_id,
         read_at,
+        version,
     })
 }
 
-/// Which of the author's own-unread-message rules a request fails, if any
+/// Which of the own-unread-message rules a request fails, if any
 /// (STD1-MSG-12, STD1-MSG-14).
 enum Ownership {
     NotFound,
@@ -256,7 +302,7 @@ pub async fn edit_message(
         return gone(tx, g, EditOutcome::RoomGone).await;
     }
     match ownership(
-        current(&mut tx, session).await?.as_ref(),
+        current(&mut tx, session.room_id).await?.as_ref(),
         session,
         request.message_id,
     ) {
@@ -271,11 +317,16 @@ pub async fn edit_message(
         .bind(request.iv.as_bytes().as_slice())
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
-    Ok(EditOutcome::Edited {
+    let edited = Broadcast::MessageEdited {
         message_id: request.message_id,
         ciphertext: request.ciphertext.clone(),
         iv: request.iv,
+    };
+    let version = announce(&mut tx, session.room_id, edited).await?;
+    tx.commit().await?;
+    Ok(EditOutcome::Edited {
+        message_id: request.message_id,
+        version,
     })
 }
 
@@ -290,7 +341,7 @@ pub async fn delete_message(
         return gone(tx, g, DeleteOutcome::RoomGone).await;
     }
     match ownership(
-        current(&mut tx, session).await?.as_ref(),
+        current(&mut tx, session.room_id).await?.as_ref(),
         session,
         message_id,
     ) {
@@ -303,8 +354,44 @@ pub async fn delete_message(
         .bind(session.room_id.as_uuid())
         .execute(&mut *tx)
         .await?;
+    let version = announce(
+        &mut tx,
+        session.room_id,
+        Broadcast::MessageDeleted { message_id },
+    )
+    .await?;
     tx.commit().await?;
-    Ok(DeleteOutcome::Deleted { message_id })
+    Ok(DeleteOutcome::Deleted {
+        message_id,
+        version,
+    })
+}
+
+/// Tells the other party's sessions that this party is typing (STD1-MSG-16).
+/// It changes no state, so its event has no version and no place in the
+/// room's order.
+pub async fn publish_typing(
+    pool: &PgPool,
+    session: &SessionBinding,
+) -> Result<TypingOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Err(g) = lock_room(&mut tx, session).await? {
+        return gone(tx, g, TypingOutcome::RoomGone).await;
+    }
+    let other = match session.slot {
+        Slot::Creator => Slot::Second,
+        Slot::Second => Slot::Creator,
+    };
+    publish(
+        &mut tx,
+        session.room_id,
+        None,
+        Audience::Slot(other),
+        Broadcast::CounterpartyTyping {},
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(TypingOutcome::Sent)
 }
 
 /// Replaces the pairing code of an unpaired room (STD1-JOIN-17).
@@ -339,32 +426,38 @@ pub async fn expire_room(
     session: &SessionBinding,
 ) -> Result<ExpireOutcome, StoreError> {
     let mut tx = pool.begin().await?;
-    if let Err(g) = lock_room(&mut tx, session).await? {
-        return gone(tx, g, ExpireOutcome::RoomGone).await;
-    }
-    delete_room(&mut tx, session.room_id).await?;
+    let locked = match lock_room(&mut tx, session).await? {
+        Ok(locked) => locked,
+        Err(g) => return gone(tx, g, ExpireOutcome::RoomGone).await,
+    };
+    let version =
+        expire_and_delete(&mut tx, session.room_id, locked.version, ExpiryCause::Party).await?;
     tx.commit().await?;
-    Ok(ExpireOutcome::Expired)
+    Ok(ExpireOutcome::Expired { version })
 }
 
-/// Deletes up to `limit` rooms past their expiry time and returns their ids
-/// (STD1-LIFE-4). `SKIP LOCKED` lets several instances sweep at once without
-/// waiting on each other or on rooms in use.
+/// Deletes up to `limit` rooms past their expiry time, publishing their
+/// `room_expired` events, and returns them (STD1-LIFE-4). `SKIP LOCKED` lets
+/// several instances sweep at once without waiting on each other or on rooms
+/// in use.
 pub async fn sweep_expired(pool: &PgPool, limit: i64) -> Result<Vec<ExpiredRoom>, StoreError> {
-    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "DELETE FROM rooms WHERE id IN (
-             SELECT id FROM rooms
-              WHERE ttl_expires_at <= date_trunc('second', clock_timestamp())
-              ORDER BY ttl_expires_at
-              LIMIT $1
-              FOR UPDATE SKIP LOCKED)
-         RETURNING id",
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query(
+        "SELECT id, version FROM rooms
+          WHERE ttl_expires_at <= date_trunc('second', clock_timestamp())
+          ORDER BY ttl_expires_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED",
     )
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(ids
-        .into_iter()
-        .map(|id| ExpiredRoom(stelgano_spec::ids::RoomId::from_uuid(id)))
-        .collect())
+    let mut expired = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id = RoomId::from_uuid(row.try_get("id")?);
+        expire_and_delete(&mut tx, id, row.try_get("version")?, ExpiryCause::Ttl).await?;
+        expired.push(ExpiredRoom(id));
+    }
+    tx.commit().await?;
+    Ok(expired)
 }

@@ -1,0 +1,213 @@
+//! Room events through LISTEN/NOTIFY on a real PostgreSQL: every
+//! broadcasting operation publishes its frame, in the room's order, with
+//! consecutive versions (STD1-WIRE-29, STD1-WIRE-30, STD1-SRV-6).
+
+mod common;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use stelgano_server::store::events::{Audience, CHANNEL, Reassembler, RoomEvent};
+use stelgano_server::store::{
+    CreateOutcome, JoinOutcome, SendOutcome, SessionBinding, Slot, create_room, expire_room,
+    join_room, publish_typing, read_receipt, send_message,
+};
+use stelgano_spec::constants::MAX_CIPHERTEXT_BYTES;
+use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+use stelgano_spec::ids::MessageId;
+use stelgano_spec::pairing::PairingCode;
+use stelgano_spec::wire::{
+    Broadcast, Ciphertext, CreateRoom, ExpiryCause, Iv, JoinRoom, SendMessage, ServerFrame,
+};
+
+fn party(pin: &str) -> PartyHashes {
+    PartyHashes::derive(
+        &Phone::parse("+254 700 000 000").expect("number"),
+        &Pin::parse(pin).expect("PIN"),
+    )
+}
+
+struct Events {
+    listener: PgListener,
+    reassembler: Reassembler,
+}
+
+impl Events {
+    async fn new(pool: &PgPool) -> Self {
+        let mut listener = PgListener::connect_with(pool).await.expect("listener");
+        listener.listen(CHANNEL).await.expect("listen");
+        Self {
+            listener,
+            reassembler: Reassembler::default(),
+        }
+    }
+
+    /// The next complete event (bounded wait: a missing event fails the test
+    /// instead of hanging it).
+    async fn next(&mut self) -> RoomEvent {
+        loop {
+            let notification = tokio::time::timeout(Duration::from_secs(10), self.listener.recv())
+                .await
+                .expect("an event arrives")
+                .expect("listener");
+            if let Some(event) = self
+                .reassembler
+                .push(notification.payload())
+                .expect("well-formed payload")
+            {
+                return event;
+            }
+        }
+    }
+
+    async fn next_broadcast(&mut self) -> (Option<i64>, Audience, Broadcast) {
+        let event = self.next().await;
+        match ServerFrame::from_json(&event.frame) {
+            Some(ServerFrame::Broadcast(b)) => (event.version, event.audience, b),
+            other => panic!("not a broadcast frame: {other:?}"),
+        }
+    }
+}
+
+fn message(bytes: usize, replaces: Option<MessageId>) -> SendMessage {
+    SendMessage {
+        ciphertext: Ciphertext::from_bytes(vec![0x42; bytes]).expect("size"),
+        iv: Iv::from_array([1; 12]),
+        replaces,
+    }
+}
+
+async fn pair(pool: &PgPool) -> (SessionBinding, SessionBinding) {
+    let (alice, bob) = (party("1234"), party("9999"));
+    let pairing = PairingCode::parse("P2K4-9H7M").expect("code").hash();
+    let create = CreateRoom {
+        room_hash: alice.room_hash,
+        access_hash: alice.access_hash,
+        sender_hash: alice.sender_hash,
+        pairing_hash: pairing,
+        country_iso: None,
+    };
+    let CreateOutcome::Created { binding: a, .. } =
+        create_room(pool, &create, Duration::from_secs(3600))
+            .await
+            .expect("store")
+    else {
+        panic!("created")
+    };
+    let join = JoinRoom {
+        room_hash: bob.room_hash,
+        access_hash: bob.access_hash,
+        sender_hash: bob.sender_hash,
+        pairing_hash: Some(pairing),
+    };
+    let JoinOutcome::Joined {
+        binding: b,
+        version,
+        ..
+    } = join_room(pool, &join).await.expect("store")
+    else {
+        panic!("joined")
+    };
+    assert_eq!(version, 1, "pairing is the room's first broadcast");
+    (a, b)
+}
+
+#[tokio::test]
+async fn a_conversation_publishes_its_broadcasts_in_order() {
+    // STD1-WIRE-29, STD1-WIRE-30, STD1-JOIN-15, STD1-MSG-2, STD1-MSG-9, STD1-LIFE-2
+    let pool = common::fresh_pool().await;
+    let mut events = Events::new(&pool).await;
+    let (a, b) = pair(&pool).await;
+    assert_eq!(
+        events.next_broadcast().await,
+        (Some(1), Audience::All, Broadcast::PartyPaired {})
+    );
+
+    let SendOutcome::Sent {
+        message: m1,
+        version,
+    } = send_message(&pool, &a, &message(MAX_CIPHERTEXT_BYTES, None))
+        .await
+        .expect("store")
+    else {
+        panic!("sent")
+    };
+    assert_eq!(version, 2);
+    // The largest message travels whole, split over several notifications.
+    assert_eq!(
+        events.next_broadcast().await,
+        (Some(2), Audience::All, Broadcast::NewMessage((*m1).clone()))
+    );
+
+    // Refused operations publish nothing: the next event is the next success.
+    assert_eq!(
+        send_message(&pool, &a, &message(16, Some(m1.id)))
+            .await
+            .expect("store"),
+        SendOutcome::NotYourTurn
+    );
+    assert_eq!(
+        send_message(&pool, &b, &message(16, None))
+            .await
+            .expect("store"),
+        SendOutcome::Conflict
+    );
+    read_receipt(&pool, &b, m1.id).await.expect("store");
+    let (version, _, read) = events.next_broadcast().await;
+    assert_eq!(version, Some(3));
+    assert!(matches!(read, Broadcast::MessageRead { message_id, .. } if message_id == m1.id));
+
+    // Typing goes to the other party only and has no version.
+    publish_typing(&pool, &b).await.expect("store");
+    assert_eq!(
+        events.next_broadcast().await,
+        (
+            None,
+            Audience::Slot(Slot::Creator),
+            Broadcast::CounterpartyTyping {}
+        )
+    );
+
+    expire_room(&pool, &a).await.expect("store");
+    assert_eq!(
+        events.next_broadcast().await,
+        (
+            Some(4),
+            Audience::All,
+            Broadcast::RoomExpired {
+                cause: ExpiryCause::Party
+            }
+        )
+    );
+}
+
+#[tokio::test]
+async fn expiry_by_time_is_announced_by_whoever_finds_it() {
+    // STD1-LIFE-4, STD1-LIFE-6
+    let pool = common::fresh_pool().await;
+    let mut events = Events::new(&pool).await;
+    let (a, _) = pair(&pool).await;
+    events.next().await; // party_paired
+    sqlx::query("UPDATE rooms SET created_at = date_trunc('second', now()) - interval '2 hours', ttl_expires_at = date_trunc('second', now())")
+        .execute(&pool)
+        .await
+        .expect("age the room");
+    stelgano_server::store::sweep_expired(&pool, 10)
+        .await
+        .expect("store");
+    let (version, audience, broadcast) = events.next_broadcast().await;
+    assert_eq!((version, audience), (Some(2), Audience::All));
+    assert_eq!(
+        broadcast,
+        Broadcast::RoomExpired {
+            cause: ExpiryCause::Ttl
+        }
+    );
+    assert!(matches!(
+        send_message(&pool, &a, &message(16, None))
+            .await
+            .expect("store"),
+        SendOutcome::RoomGone(_)
+    ));
+}
