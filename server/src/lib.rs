@@ -7,5 +7,6 @@
 //! that bring no `DATABASE_URL`.
 
 pub mod db;
+pub mod hub;
 pub mod local_pg;
 pub mod store;

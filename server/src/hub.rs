@@ -1,0 +1,250 @@
+//! The sessions of this instance, by room, and the delivery of room events
+//! to them.
+//!
+//! Events reach every instance through `LISTEN` (store/events.rs), in each
+//! room's order. A session registers with the version its `Joined` reply
+//! described and receives exactly the later events (STD1-WIRE-30). The
+//! registration can happen just before or just after the listener delivers
+//! an event committed after the join, so the hub keeps each room's last
+//! few events in memory for a short while and replays the ones a new session
+//! missed. Nothing here is persisted.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use stelgano_spec::ids::RoomId;
+use tokio::sync::mpsc;
+
+use crate::store::events::{Audience, RoomEvent};
+use crate::store::{SessionBinding, Slot};
+
+/// Events kept per room for sessions registering just after them.
+const RECENT_EVENTS: usize = 32;
+/// How long a room's recent events are kept once they are older than this.
+const RECENT_FOR: Duration = Duration::from_secs(30);
+
+/// What a session's connection task receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A broadcast frame to send; `version` as in [`RoomEvent`].
+    Frame {
+        version: Option<i64>,
+        frame: Arc<str>,
+    },
+    /// The instance lost events (its listener reconnected): the session can
+    /// no longer promise the room's order and must end (STD1-WIRE-5: 1011).
+    Resync,
+}
+
+struct Member {
+    id: u64,
+    slot: Slot,
+    /// The version the session's `Joined` reply described.
+    joined_version: i64,
+    tx: mpsc::UnboundedSender<Delivery>,
+}
+
+#[derive(Default)]
+struct Room {
+    members: Vec<Member>,
+    recent: VecDeque<(Instant, RoomEvent)>,
+}
+
+/// The registry of this instance's sessions.
+#[derive(Default)]
+pub struct Hub {
+    rooms: Mutex<HashMap<RoomId, Room>>,
+    next_id: AtomicU64,
+}
+
+/// A registered session: its id (to unregister) and its delivery queue.
+#[derive(Debug)]
+pub struct Registration {
+    pub id: u64,
+    pub deliveries: mpsc::UnboundedReceiver<Delivery>,
+}
+
+fn wants(audience: Audience, slot: Slot) -> bool {
+    match audience {
+        Audience::All => true,
+        Audience::Slot(s) => s == slot,
+    }
+}
+
+fn newer(version: Option<i64>, joined_version: i64) -> bool {
+    version.is_none_or(|v| v > joined_version)
+}
+
+impl Hub {
+    fn rooms(&self) -> MutexGuard<'_, HashMap<RoomId, Room>> {
+        // A panic while holding this lock cannot leave the map half-updated
+        // in a way that matters more than losing the instance's sessions.
+        self.rooms
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Registers a session that joined at `joined_version`, replaying the
+    /// recent versioned events it has not seen.
+    pub fn register(&self, binding: &SessionBinding, joined_version: i64) -> Registration {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, deliveries) = mpsc::unbounded_channel();
+        let mut rooms = self.rooms();
+        let room = rooms.entry(binding.room_id).or_default();
+        for (_, event) in &room.recent {
+            if event.version.is_some_and(|v| v > joined_version)
+                && wants(event.audience, binding.slot)
+            {
+                let _ = tx.send(Delivery::Frame {
+                    version: event.version,
+                    frame: event.frame.as_str().into(),
+                });
+            }
+        }
+        room.members.push(Member {
+            id,
+            slot: binding.slot,
+            joined_version,
+            tx,
+        });
+        Registration { id, deliveries }
+    }
+
+    /// Removes a session (its connection ended).
+    pub fn unregister(&self, room_id: RoomId, id: u64) {
+        let mut rooms = self.rooms();
+        if let Some(room) = rooms.get_mut(&room_id) {
+            room.members.retain(|m| m.id != id);
+            if room.members.is_empty() && room.recent.is_empty() {
+                rooms.remove(&room_id);
+            }
+        }
+    }
+
+    /// Delivers one event to the room's sessions here.
+    pub fn dispatch(&self, event: RoomEvent) {
+        let now = Instant::now();
+        let mut rooms = self.rooms();
+        let room = rooms.entry(event.room_id).or_default();
+        let frame: Arc<str> = event.frame.as_str().into();
+        room.members.retain(|m| {
+            if !wants(event.audience, m.slot) || !newer(event.version, m.joined_version) {
+                return true;
+            }
+            m.tx.send(Delivery::Frame {
+                version: event.version,
+                frame: Arc::clone(&frame),
+            })
+            .is_ok()
+        });
+        if event.version.is_some() {
+            room.recent.push_back((now, event));
+            while room.recent.len() > RECENT_EVENTS {
+                room.recent.pop_front();
+            }
+        }
+        Self::prune(&mut rooms, now);
+    }
+
+    /// Forgets recent events that no new session can still need.
+    fn prune(rooms: &mut HashMap<RoomId, Room>, now: Instant) {
+        rooms.retain(|_, room| {
+            while room
+                .recent
+                .front()
+                .is_some_and(|(at, _)| now.duration_since(*at) > RECENT_FOR)
+            {
+                room.recent.pop_front();
+            }
+            !room.members.is_empty() || !room.recent.is_empty()
+        });
+    }
+
+    /// Tells every session here that events may have been lost.
+    pub fn resync_all(&self) {
+        let mut rooms = self.rooms();
+        for room in rooms.values_mut() {
+            for member in &room.members {
+                let _ = member.tx.send(Delivery::Resync);
+            }
+            room.recent.clear();
+        }
+    }
+
+    /// Sessions currently registered (for shutdown and metrics).
+    pub fn session_count(&self) -> usize {
+        self.rooms().values().map(|r| r.members.len()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(slot: Slot) -> SessionBinding {
+        SessionBinding {
+            room_id: "6f1c2a9e-3b4d-4c5e-8f70-91a2b3c4d5e6"
+                .parse()
+                .expect("uuid"),
+            slot,
+            sender_hash: stelgano_spec::ids::SenderHash::from_bytes([slot as u8; 32]),
+        }
+    }
+
+    fn event(version: Option<i64>, audience: Audience, frame: &str) -> RoomEvent {
+        RoomEvent {
+            room_id: binding(Slot::Creator).room_id,
+            version,
+            audience,
+            frame: frame.into(),
+        }
+    }
+
+    fn frames(rx: &mut mpsc::UnboundedReceiver<Delivery>) -> Vec<String> {
+        std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|d| match d {
+                Delivery::Frame { frame, .. } => frame.to_string(),
+                Delivery::Resync => "resync".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sessions_get_exactly_the_events_after_their_join() {
+        // STD1-WIRE-30: whether the event is dispatched before or after the
+        // registration, a session sees versions above its join's, once.
+        let hub = Hub::default();
+        hub.dispatch(event(Some(1), Audience::All, "v1"));
+        hub.dispatch(event(Some(2), Audience::All, "v2"));
+        let mut late = hub.register(&binding(Slot::Second), 1);
+        hub.dispatch(event(Some(3), Audience::All, "v3"));
+        assert_eq!(frames(&mut late.deliveries), ["v2", "v3"]);
+    }
+
+    #[test]
+    fn audience_and_unversioned_events() {
+        // STD1-MSG-16: typing reaches the other slot only.
+        let hub = Hub::default();
+        let mut creator = hub.register(&binding(Slot::Creator), 0);
+        let mut second = hub.register(&binding(Slot::Second), 0);
+        hub.dispatch(event(None, Audience::Slot(Slot::Creator), "typing"));
+        assert_eq!(frames(&mut creator.deliveries), ["typing"]);
+        assert!(frames(&mut second.deliveries).is_empty());
+        // Unversioned events are not replayed to later sessions.
+        let mut later = hub.register(&binding(Slot::Creator), 0);
+        assert!(frames(&mut later.deliveries).is_empty());
+    }
+
+    #[test]
+    fn unregistered_sessions_and_resync() {
+        let hub = Hub::default();
+        let first = hub.register(&binding(Slot::Creator), 0);
+        let mut second = hub.register(&binding(Slot::Creator), 0);
+        hub.unregister(binding(Slot::Creator).room_id, first.id);
+        assert_eq!(hub.session_count(), 1);
+        hub.resync_all();
+        assert_eq!(frames(&mut second.deliveries), ["resync"]);
+    }
+}
