@@ -1,12 +1,17 @@
 //! # stelgano-server — the sTELgano-std-1 reference server
 //!
 //! Rooms live in PostgreSQL; clients speak the std-1 WebSocket protocol
-//! (`spec/std-1.md`, implemented with the `stelgano-spec` crate). This
-//! revision holds the storage foundation: the schema with its invariants as
-//! constraints, and a private PostgreSQL cluster for deployments and tests
-//! that bring no `DATABASE_URL`.
+//! (`spec/std-1.md`, implemented with the `stelgano-spec` crate). Every room
+//! operation is one transaction under the room's row lock (`store`); its
+//! broadcasts travel through PostgreSQL `NOTIFY` to every instance (`hub`),
+//! and each connection orders replies after its own broadcasts (`ws`).
+//! Without `DATABASE_URL` the server runs a private PostgreSQL cluster
+//! (`local_pg`).
 
+pub mod app;
+pub mod config;
 pub mod db;
 pub mod hub;
 pub mod local_pg;
 pub mod store;
+pub mod ws;

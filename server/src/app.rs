@@ -1,0 +1,225 @@
+//! The HTTP surface, the background tasks and the server's lifecycle.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use stelgano_spec::constants::{MAX_FRAME_BYTES, WS_PATH, WS_SUBPROTOCOL};
+use tokio::net::TcpListener;
+
+use crate::hub::Hub;
+use crate::store::events::{CHANNEL, Reassembler};
+use crate::store::sweep_expired;
+use crate::ws::Connection;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub hub: Arc<Hub>,
+    pub join_time_floor: Duration,
+    pub room_ttl: Duration,
+    pub allowed_origins: Arc<Vec<String>>,
+}
+
+/// The Content Security Policy of every response (STD1-SRV-12).
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'none'; \
+                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The placeholder client page until the web client lands.
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+
+/// The application's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(WS_PATH, get(websocket))
+        .route("/healthz", get(healthz))
+        .route("/x", get(panic_route))
+        .route("/", get(index))
+        .fallback(not_found)
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Adds the security headers to every response except WebSocket upgrades
+/// (STD1-SRV-12, STD1-SRV-14).
+async fn security_headers(mut response: Response) -> Response {
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        return response;
+    }
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            header::HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+        (
+            header::HeaderName::from_static("cross-origin-resource-policy"),
+            "same-origin",
+        ),
+        (
+            header::HeaderName::from_static("cross-origin-embedder-policy"),
+            "require-corp",
+        ),
+        (
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+        ),
+    ] {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn index() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        INDEX_HTML,
+    )
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, "not found")
+}
+
+/// `GET /healthz`: 200 when the database answers (STD1-SRV-11).
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match sqlx::query("SELECT 1").execute(&state.pool).await {
+        Ok(_) => (StatusCode::OK, "ok"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    }
+}
+
+/// `GET /x`: the panic route (STD1-SRV-13).
+async fn panic_route() -> impl IntoResponse {
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, "/?p=1"),
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::HeaderName::from_static("clear-site-data"),
+                "\"cache\", \"storage\"",
+            ),
+        ],
+    )
+}
+
+/// `GET /ws`: the upgrade, refused for a query string (STD1-WIRE-1) or a
+/// foreign Origin (STD1-WIRE-6), before any room logic runs.
+async fn websocket(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    if uri.query().is_some() {
+        return (
+            StatusCode::BAD_REQUEST,
+            "no query string on the WebSocket endpoint",
+        )
+            .into_response();
+    }
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let allowed = origin
+            .to_str()
+            .is_ok_and(|o| state.allowed_origins.iter().any(|a| a == o));
+        if !allowed {
+            return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+        }
+    }
+    let Ok(upgrade) = upgrade else {
+        return (StatusCode::UPGRADE_REQUIRED, "WebSocket upgrade required").into_response();
+    };
+    upgrade
+        .protocols([WS_SUBPROTOCOL])
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| Connection::new(state, socket).run())
+}
+
+/// Forwards room events from the database to this instance's sessions. A
+/// lost listener connection loses events, so every session here is ended
+/// and its client rejoins (STD1-CLI-22).
+pub async fn listen_for_events(pool: PgPool, hub: Arc<Hub>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if listener.listen(CHANNEL).await.is_ok() {
+                    backoff = Duration::from_millis(100);
+                    let mut reassembler = Reassembler::default();
+                    while let Ok(Some(notification)) = listener.try_recv().await {
+                        match reassembler.push(notification.payload()) {
+                            Ok(Some(event)) => hub.dispatch(event),
+                            Ok(None) => {}
+                            Err(_) => tracing::warn!("ignored a malformed room event notification"),
+                        }
+                    }
+                }
+                tracing::warn!(
+                    "room event listener lost its connection; ending this instance's sessions"
+                );
+                hub.resync_all();
+            }
+            Err(e) => tracing::warn!(error = %e, "room event listener cannot connect"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Deletes rooms past their lifetime, announcing each (STD1-LIFE-4).
+pub async fn sweep_rooms(pool: PgPool, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        match sweep_expired(&pool, 500).await {
+            Ok(expired) if !expired.is_empty() => {
+                tracing::info!(rooms = expired.len(), "expired rooms deleted")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+        }
+    }
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, with the event
+/// listener and the expiry sweep running beside it.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    sweep_every: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let events = tokio::spawn(listen_for_events(
+        state.pool.clone(),
+        Arc::clone(&state.hub),
+    ));
+    let sweep = tokio::spawn(sweep_rooms(state.pool.clone(), sweep_every));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    events.abort();
+    sweep.abort();
+    result
+}

@@ -1,0 +1,99 @@
+//! Command-line and environment configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use stelgano_spec::constants::{
+    DEFAULT_JOIN_TIME_FLOOR, DEFAULT_ROOM_TTL, MAX_ROOM_TTL, MIN_PRODUCTION_JOIN_TIME_FLOOR,
+};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The sTELgano-std-1 reference server.
+///
+/// Every option can also be set through the environment variable shown.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "stelgano-server", version, about, long_about = None)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "STELGANO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// PostgreSQL connection URL. Without it, the server runs a private
+    /// PostgreSQL cluster in --data-dir (PostgreSQL's server binaries must
+    /// be installed).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Directory of the private PostgreSQL cluster used without DATABASE_URL.
+    #[arg(long, env = "STELGANO_DATA_DIR", default_value = "stelgano-data")]
+    pub data_dir: PathBuf,
+
+    /// Origin allowed to open WebSocket connections (repeat, or separate
+    /// with commas in the environment). Defaults to http://<listen>.
+    /// Requests without an Origin header (non-browser clients) are allowed.
+    #[arg(
+        long = "allowed-origin",
+        env = "STELGANO_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// Minimum time, in milliseconds, before any create or join reply
+    /// (STD1-JOIN-21). Below 100 is for tests only.
+    #[arg(long, env = "STELGANO_JOIN_TIME_FLOOR_MS", default_value_t = DEFAULT_JOIN_TIME_FLOOR.as_millis() as u64)]
+    pub join_time_floor_ms: u64,
+
+    /// Lifetime of a room from its creation, in seconds (STD1-LIFE-1; at
+    /// most 365 days).
+    #[arg(long, env = "STELGANO_ROOM_TTL_SECONDS", default_value_t = DEFAULT_ROOM_TTL.as_secs(),
+          value_parser = clap::value_parser!(u64).range(60..=MAX_ROOM_TTL.as_secs()))]
+    pub room_ttl_seconds: u64,
+
+    /// Seconds between sweeps for rooms past their lifetime (STD1-LIFE-4
+    /// requires deletion within 60 seconds).
+    #[arg(long, env = "STELGANO_SWEEP_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=55))]
+    pub sweep_seconds: u64,
+
+    /// Log format.
+    #[arg(long, env = "STELGANO_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+impl Config {
+    /// The join/create time floor.
+    pub fn join_time_floor(&self) -> Duration {
+        Duration::from_millis(self.join_time_floor_ms)
+    }
+
+    /// Whether the floor is below what production allows (STD1-JOIN-21).
+    pub fn floor_below_production(&self) -> bool {
+        self.join_time_floor() < MIN_PRODUCTION_JOIN_TIME_FLOOR
+    }
+
+    /// The room lifetime.
+    pub fn room_ttl(&self) -> Duration {
+        Duration::from_secs(self.room_ttl_seconds)
+    }
+
+    /// The allowed WebSocket origins, defaulting to the listen address.
+    pub fn origins(&self) -> Vec<String> {
+        if self.allowed_origins.is_empty() {
+            vec![format!("http://{}", self.listen)]
+        } else {
+            self.allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_owned())
+                .collect()
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! One WebSocket connection: decoding frames, applying session state, running
+//! store operations and ordering replies after broadcasts (spec §7).
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use stelgano_spec::ErrorReason;
+use stelgano_spec::wire::{
+    ClientEvent, ClientFrame, Done, ErrorBody, ErrorReply, OkReply, ReplyBody, Sent, ServerFrame,
+    close_code, decode_client_frame,
+};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::app::AppState;
+use crate::hub::Delivery;
+use crate::store::{self, CreateOutcome, JoinOutcome, RoomGone, SessionBinding, StoreError};
+
+/// How long a reply may wait for its own broadcast to come back through
+/// the database before the connection gives up (STD1-WIRE-5: 1011).
+const OWN_EVENT_WAIT: Duration = Duration::from_secs(10);
+
+/// The joined state of a connection.
+struct Session {
+    binding: SessionBinding,
+    hub_id: u64,
+    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    /// The newest room version whose event this connection has sent.
+    delivered: i64,
+}
+
+/// Why the connection loop stops.
+enum Stop {
+    /// The peer left or the transport failed; nothing more to send.
+    Gone,
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+}
+
+/// The connection's state and socket.
+pub struct Connection {
+    state: AppState,
+    socket: WebSocket,
+    session: Option<Session>,
+}
+
+impl Connection {
+    pub fn new(state: AppState, socket: WebSocket) -> Self {
+        Self {
+            state,
+            socket,
+            session: None,
+        }
+    }
+
+    /// Serves the connection until it ends.
+    pub async fn run(mut self) {
+        let stop = loop {
+            tokio::select! {
+                incoming = self.socket.recv() => match self.on_message(incoming).await {
+                    Ok(()) => {}
+                    Err(stop) => break stop,
+                },
+                delivery = next_delivery(&mut self.session) => match self.forward(delivery).await {
+                    Ok(()) => {}
+                    Err(stop) => break stop,
+                },
+            }
+        };
+        if let Stop::Close(code, reason) = stop {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let _ = self.socket.send(WsMessage::Close(Some(frame))).await;
+        }
+        if let Some(session) = self.session.take() {
+            self.state
+                .hub
+                .unregister(session.binding.room_id, session.hub_id);
+        }
+    }
+
+    async fn on_message(
+        &mut self,
+        incoming: Option<Result<WsMessage, axum::Error>>,
+    ) -> Result<(), Stop> {
+        match incoming {
+            None | Some(Ok(WsMessage::Close(_))) => Err(Stop::Gone),
+            Some(Err(e)) => Err(transport_stop(e)),
+            // STD1-WIRE-3
+            Some(Ok(WsMessage::Binary(_))) => Err(Stop::Close(
+                close_code::UNSUPPORTED_DATA,
+                "binary frames are not accepted",
+            )),
+            Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => Ok(()),
+            Some(Ok(WsMessage::Text(text))) => self.on_frame(text.as_str()).await,
+        }
+    }
+
+    /// Processes one text frame to its one reply (STD1-WIRE-20).
+    async fn on_frame(&mut self, text: &str) -> Result<(), Stop> {
+        let started = Instant::now();
+        let frame = match decode_client_frame(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                if e.event.is_some_and(|event| event.opens_session()) {
+                    wait_for_floor(self.state.join_time_floor, started).await;
+                }
+                return self.send(&ServerFrame::Error(ErrorReply::from(e))).await;
+            }
+        };
+        let reference = frame.reference.clone();
+        let opens = frame.event.name().opens_session();
+        let answer = match self.answer(frame).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::error!(error = %e, "store operation failed");
+                Answer::Error(ErrorBody::plain(ErrorReason::InternalError))
+            }
+        };
+        if opens {
+            // STD1-JOIN-21: every create/join outcome waits for the floor.
+            wait_for_floor(self.state.join_time_floor, started).await;
+        }
+        let reply = match answer {
+            Answer::Ok(body) => ServerFrame::Ok(OkReply {
+                reference,
+                ok: body,
+            }),
+            Answer::OkAfter(body, version) => {
+                // STD1-WIRE-30: the requester's broadcast comes first.
+                self.await_own_event(version).await?;
+                ServerFrame::Ok(OkReply {
+                    reference,
+                    ok: body,
+                })
+            }
+            Answer::Error(error) => ServerFrame::Error(ErrorReply {
+                reference: Some(reference),
+                error,
+            }),
+        };
+        self.send(&reply).await?;
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.delivered == i64::MAX)
+        {
+            // The room ended with this request (expire_room): close after the reply.
+            return Err(Stop::Close(
+                close_code::ROOM_EXPIRED,
+                close_code::ROOM_EXPIRED_REASON,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs the request against the store and names the reply (spec §§8–10).
+    async fn answer(&mut self, frame: ClientFrame) -> Result<Answer, StoreError> {
+        let pool = &self.state.pool;
+        let Some(session) = self.session.as_ref() else {
+            return match frame.event {
+                ClientEvent::Create(request) => self.create(&request).await,
+                ClientEvent::Join(request) => self.join(&request).await,
+                // STD1-WIRE-21
+                _ => Ok(Answer::error(ErrorReason::NotJoined)),
+            };
+        };
+        let binding = session.binding;
+        let gone = |_: RoomGone| Answer::error(ErrorReason::RoomExpired);
+        Ok(match frame.event {
+            ClientEvent::Create(_) | ClientEvent::Join(_) => {
+                // STD1-WIRE-21: room_expired takes precedence over already_joined.
+                let exists: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1)")
+                        .bind(binding.room_id.as_uuid())
+                        .fetch_one(pool)
+                        .await?;
+                Answer::error(if exists {
+                    ErrorReason::AlreadyJoined
+                } else {
+                    ErrorReason::RoomExpired
+                })
+            }
+            ClientEvent::SendMessage(request) => {
+                match store::send_message(pool, &binding, &request).await? {
+                    store::SendOutcome::Sent { message, version } => Answer::OkAfter(
+                        ReplyBody::Sent(Sent {
+                            message_id: message.id,
+                        }),
+                        version,
+                    ),
+                    store::SendOutcome::NotYourTurn => Answer::error(ErrorReason::NotYourTurn),
+                    store::SendOutcome::Conflict => Answer::error(ErrorReason::Conflict),
+                    store::SendOutcome::RoomGone(g) => gone(g),
+                }
+            }
+            ClientEvent::ReadReceipt(request) => {
+                match store::read_receipt(pool, &binding, request.message_id).await? {
+                    store::ReadOutcome::Read { version, .. } => Answer::OkAfter(done(), version),
+                    store::ReadOutcome::NotFound => Answer::error(ErrorReason::NotFound),
+                    store::ReadOutcome::OwnMessage => Answer::error(ErrorReason::OwnMessage),
+                    store::ReadOutcome::AlreadyRead => Answer::error(ErrorReason::AlreadyRead),
+                    store::ReadOutcome::RoomGone(g) => gone(g),
+                }
+            }
+            ClientEvent::EditMessage(request) => {
+                match store::edit_message(pool, &binding, &request).await? {
+                    store::EditOutcome::Edited { version, .. } => Answer::OkAfter(done(), version),
+                    store::EditOutcome::NotFound => Answer::error(ErrorReason::NotFound),
+                    store::EditOutcome::NotAuthor => Answer::error(ErrorReason::NotAuthor),
+                    store::EditOutcome::NotEditable => Answer::error(ErrorReason::NotEditable),
+                    store::EditOutcome::RoomGone(g) => gone(g),
+                }
+            }
+            ClientEvent::DeleteMessage(request) => {
+                match store::delete_message(pool, &binding, request.message_id).await? {
+                    store::DeleteOutcome::Deleted { version, .. } => {
+                        Answer::OkAfter(done(), version)
+                    }
+                    store::DeleteOutcome::NotFound => Answer::error(ErrorReason::NotFound),
+                    store::DeleteOutcome::NotAuthor => Answer::error(ErrorReason::NotAuthor),
+                    store::DeleteOutcome::NotDeletable => Answer::error(ErrorReason::NotDeletable),
+                    store::DeleteOutcome::RoomGone(g) => gone(g),
+                }
+            }
+            ClientEvent::Typing => match store::publish_typing(pool, &binding).await? {
+                store::TypingOutcome::Sent => Answer::Ok(done()),
+                store::TypingOutcome::RoomGone(g) => gone(g),
+            },
+            ClientEvent::ExpireRoom => match store::expire_room(pool, &binding).await? {
+                store::ExpireOutcome::Expired { version } => Answer::OkAfter(done(), version),
+                store::ExpireOutcome::RoomGone(g) => gone(g),
+            },
+            ClientEvent::ResetPairing(request) => {
+                match store::reset_pairing(pool, &binding, &request.pairing_hash).await? {
+                    store::ResetOutcome::Reset => Answer::Ok(done()),
+                    store::ResetOutcome::AlreadyPaired => Answer::error(ErrorReason::AlreadyPaired),
+                    store::ResetOutcome::RoomGone(g) => gone(g),
+                }
+            }
+        })
+    }
+
+    async fn create(
+        &mut self,
+        request: &stelgano_spec::wire::CreateRoom,
+    ) -> Result<Answer, StoreError> {
+        Ok(
+            match store::create_room(&self.state.pool, request, self.state.room_ttl).await? {
+                CreateOutcome::Created {
+                    joined,
+                    binding,
+                    version,
+                    ..
+                } => {
+                    self.open_session(binding, version);
+                    Answer::Ok(ReplyBody::Joined(*joined))
+                }
+                CreateOutcome::RoomExists => Answer::error(ErrorReason::RoomExists),
+            },
+        )
+    }
+
+    async fn join(
+        &mut self,
+        request: &stelgano_spec::wire::JoinRoom,
+    ) -> Result<Answer, StoreError> {
+        Ok(match store::join_room(&self.state.pool, request).await? {
+            JoinOutcome::Joined {
+                joined,
+                binding,
+                version,
+                ..
+            } => {
+                self.open_session(binding, version);
+                Answer::Ok(ReplyBody::Joined(*joined))
+            }
+            JoinOutcome::NotFound { .. } => Answer::error(ErrorReason::NotFound),
+            JoinOutcome::Locked { retry_after } => Answer::Error(ErrorBody::locked(retry_after)),
+            JoinOutcome::SenderMismatch => Answer::error(ErrorReason::SenderMismatch),
+            JoinOutcome::PairingInvalid { attempts_remaining } => {
+                Answer::Error(ErrorBody::pairing_invalid(attempts_remaining))
+            }
+            JoinOutcome::Unauthorized { attempts_remaining } => {
+                Answer::Error(ErrorBody::unauthorized(attempts_remaining))
+            }
+        })
+    }
+
+    /// Registers the new session with the hub; events after `version` queue
+    /// until the reply has been sent (STD1-WIRE-30).
+    fn open_session(&mut self, binding: SessionBinding, version: i64) {
+        let registration = self.state.hub.register(&binding, version);
+        self.session = Some(Session {
+            binding,
+            hub_id: registration.id,
+            deliveries: registration.deliveries,
+            delivered: version,
+        });
+    }
+
+    /// Sends queued events until the one with `version` has been sent.
+    async fn await_own_event(&mut self, version: i64) -> Result<(), Stop> {
+        let deadline = Instant::now() + OWN_EVENT_WAIT;
+        while self.session.as_ref().is_some_and(|s| s.delivered < version) {
+            let Some(session) = self.session.as_mut() else {
+                break;
+            };
+            let delivery = tokio::time::timeout_at(deadline, session.deliveries.recv())
+                .await
+                .map_err(|_| Stop::Close(close_code::INTERNAL_ERROR, "events stalled"))?;
+            self.forward_inner(delivery, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn forward(&mut self, delivery: Option<Delivery>) -> Result<(), Stop> {
+        self.forward_inner(delivery, false).await
+    }
+
+    /// Sends one delivered event. A `room_expired` event ends the session:
+    /// at once for other sessions, after the reply for the requester of
+    /// `expire_room` (STD1-LIFE-7).
+    async fn forward_inner(
+        &mut self,
+        delivery: Option<Delivery>,
+        requester: bool,
+    ) -> Result<(), Stop> {
+        match delivery {
+            None | Some(Delivery::Resync) => {
+                Err(Stop::Close(close_code::INTERNAL_ERROR, "events lost"))
+            }
+            Some(Delivery::Frame { version, frame }) => {
+                self.send_text(&frame).await?;
+                let ends = frame.starts_with(ROOM_EXPIRED_PREFIX);
+                if let (Some(session), Some(v)) = (self.session.as_mut(), version) {
+                    session.delivered = if ends {
+                        i64::MAX
+                    } else {
+                        session.delivered.max(v)
+                    };
+                }
+                if ends && !requester {
+                    return Err(Stop::Close(
+                        close_code::ROOM_EXPIRED,
+                        close_code::ROOM_EXPIRED_REASON,
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn send(&mut self, frame: &ServerFrame) -> Result<(), Stop> {
+        self.send_text(&frame.to_json()).await
+    }
+
+    async fn send_text(&mut self, text: &str) -> Result<(), Stop> {
+        self.socket
+            .send(WsMessage::Text(text.into()))
+            .await
+            .map_err(|_| Stop::Gone)
+    }
+}
+
+/// The next event for a joined connection; never resolves before joining.
+async fn next_delivery(session: &mut Option<Session>) -> Option<Delivery> {
+    match session {
+        Some(s) => s.deliveries.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until `floor` plus a uniform jitter in `[0, floor/4]` after
+/// `started` (STD1-JOIN-21).
+async fn wait_for_floor(floor: Duration, started: Instant) {
+    let jitter = match u64::try_from(floor.as_micros() / 4) {
+        Ok(0) | Err(_) => 0,
+        Ok(range) => getrandom::u64().map_or(0, |r| r % (range + 1)),
+    };
+    tokio::time::sleep_until(started + floor + Duration::from_micros(jitter)).await;
+}
+
+/// The canonical encoding of a `room_expired` broadcast starts so.
+const ROOM_EXPIRED_PREFIX: &str = r#"{"event":"room_expired""#;
+
+/// What a request is answered with.
+enum Answer {
+    Ok(ReplyBody),
+    /// An `ok` reply that must follow the request's own broadcast.
+    OkAfter(ReplyBody, i64),
+    Error(ErrorBody),
+}
+
+impl Answer {
+    fn error(reason: ErrorReason) -> Self {
+        Self::Error(ErrorBody::plain(reason))
+    }
+}
+
+fn done() -> ReplyBody {
+    ReplyBody::Done(Done {})
+}
+
+/// The close for a failed read: oversize messages get 1009 and invalid
+/// UTF-8 gets 1007 (STD1-WIRE-3, STD1-WIRE-4).
+fn transport_stop(error: axum::Error) -> Stop {
+    let inner = error.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => {
+            Stop::Close(close_code::TOO_BIG, "message too large")
+        }
+        Some(tungstenite::Error::Utf8(_)) => {
+            Stop::Close(close_code::INVALID_PAYLOAD, "invalid UTF-8")
+        }
+        _ => Stop::Gone,
+    }
+}
