@@ -36,6 +36,8 @@ pub enum Delivery {
     /// The instance lost events (its listener reconnected): the session can
     /// no longer promise the room's order and must end (STD1-WIRE-5: 1011).
     Resync,
+    /// The server is shutting down (STD1-WIRE-5: 1001).
+    Shutdown,
 }
 
 struct Member {
@@ -57,6 +59,8 @@ struct Room {
 pub struct Hub {
     rooms: Mutex<HashMap<RoomId, Room>>,
     next_id: AtomicU64,
+    /// Signalled whenever a session leaves, for shutdown to wait on.
+    left: tokio::sync::Notify,
 }
 
 /// A registered session: its id (to unregister) and its delivery queue.
@@ -121,6 +125,7 @@ impl Hub {
                 rooms.remove(&room_id);
             }
         }
+        self.left.notify_waiters();
     }
 
     /// Delivers one event to the room's sessions here.
@@ -173,6 +178,26 @@ impl Hub {
         }
     }
 
+    /// Asks every session to close and waits, at most `grace`, until they
+    /// have (STD1-WIRE-5: 1001 on shutdown).
+    pub async fn shut_down(&self, grace: std::time::Duration) {
+        for room in self.rooms().values() {
+            for member in &room.members {
+                let _ = member.tx.send(Delivery::Shutdown);
+            }
+        }
+        let _ = tokio::time::timeout(grace, async {
+            loop {
+                let left = self.left.notified();
+                if self.session_count() == 0 {
+                    break;
+                }
+                left.await;
+            }
+        })
+        .await;
+    }
+
     /// Sessions currently registered (for shutdown and metrics).
     pub fn session_count(&self) -> usize {
         self.rooms().values().map(|r| r.members.len()).sum()
@@ -207,6 +232,7 @@ mod tests {
             .map(|d| match d {
                 Delivery::Frame { frame, .. } => frame.to_string(),
                 Delivery::Resync => "resync".into(),
+                Delivery::Shutdown => "shutdown".into(),
             })
             .collect()
     }

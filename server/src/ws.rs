@@ -332,6 +332,9 @@ impl Connection {
             None | Some(Delivery::Resync) => {
                 Err(Stop::Close(close_code::INTERNAL_ERROR, "events lost"))
             }
+            Some(Delivery::Shutdown) => {
+                Err(Stop::Close(close_code::GOING_AWAY, "server shutting down"))
+            }
             Some(Delivery::Frame { version, frame }) => {
                 self.send_text(&frame).await?;
                 let ends = frame.starts_with(ROOM_EXPIRED_PREFIX);

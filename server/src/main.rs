@@ -1,0 +1,134 @@
+//! `stelgano-server`: runs the reference server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use sqlx::Connection;
+use sqlx::postgres::PgConnectOptions;
+use stelgano_server::app::{AppState, serve};
+use stelgano_server::config::{Config, LogFormat};
+use stelgano_server::hub::Hub;
+use stelgano_server::local_pg::{Durability, LocalCluster};
+use tokio::net::TcpListener;
+
+/// Database created in the private cluster.
+const LOCAL_DATABASE: &str = "stelgano";
+/// How long shutdown waits for sessions to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    init_tracing(config.log_format);
+    if config.floor_below_production() {
+        // STD1-JOIN-21: a floor below 100 ms is for tests only.
+        tracing::warn!(
+            floor_ms = config.join_time_floor_ms,
+            "join time floor below the production minimum of 100 ms"
+        );
+    }
+
+    let (options, mut cluster) = match &config.database_url {
+        Some(url) => (
+            url.parse::<PgConnectOptions>()
+                .context("DATABASE_URL is not a PostgreSQL URL")?,
+            None,
+        ),
+        None => {
+            let cluster = tokio::task::spawn_blocking({
+                let dir = config.data_dir.clone();
+                move || LocalCluster::start(&dir, Durability::Durable)
+            })
+            .await?
+            .context("starting the private PostgreSQL cluster")?;
+            tracing::info!(
+                started = cluster.started_here(),
+                "using the private PostgreSQL cluster"
+            );
+            ensure_database(&cluster).await?;
+            (cluster.connect_options(LOCAL_DATABASE), Some(cluster))
+        }
+    };
+    let pool = stelgano_server::db::connect(options, 16)
+        .await
+        .context("connecting to PostgreSQL")?;
+    let hub = Arc::new(Hub::default());
+    let state = AppState {
+        pool: pool.clone(),
+        hub: Arc::clone(&hub),
+        join_time_floor: config.join_time_floor(),
+        room_ttl: config.room_ttl(),
+        allowed_origins: Arc::new(config.origins()),
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        join_time_floor_ms = config.join_time_floor_ms,
+        room_ttl_seconds = config.room_ttl_seconds,
+        "serving sTELgano-std-1"
+    );
+    serve(
+        listener,
+        state,
+        Duration::from_secs(config.sweep_seconds),
+        shutdown_signal(),
+    )
+    .await?;
+    hub.shut_down(SHUTDOWN_GRACE).await;
+    pool.close().await;
+    if let Some(cluster) = cluster.as_mut() {
+        cluster
+            .stop()
+            .context("stopping the private PostgreSQL cluster")?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Creates the server's database in the private cluster if it is missing.
+async fn ensure_database(cluster: &LocalCluster) -> anyhow::Result<()> {
+    let mut admin = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres")).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(LOCAL_DATABASE)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        sqlx::query("CREATE DATABASE stelgano")
+            .execute(&mut admin)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
