@@ -1,0 +1,356 @@
+//! The protocol over a real WebSocket, against a server on a real
+//! PostgreSQL (spec §7 to §10).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use sqlx::PgPool;
+use stelgano_server::app::{AppState, serve};
+use stelgano_server::hub::Hub;
+use stelgano_spec::ErrorReason;
+use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+use stelgano_spec::ids::{MessageId, PairingHash};
+use stelgano_spec::pairing::PairingCode;
+use stelgano_spec::wire::{
+    Broadcast, Ciphertext, ClientEvent, ClientFrame, CreateRoom, ExpiryCause, Iv, JoinRoom,
+    ReadReceipt, ReplyBody, SendMessage, ServerFrame,
+};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+const ALLOWED_ORIGIN: &str = "https://stelgano.example";
+
+struct TestServer {
+    addr: SocketAddr,
+    pool: PgPool,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start(floor: Duration) -> TestServer {
+    let pool = common::fresh_pool().await;
+    let state = AppState {
+        pool: pool.clone(),
+        hub: Arc::new(Hub::default()),
+        join_time_floor: floor,
+        room_ttl: Duration::from_secs(7 * 24 * 3600),
+        allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, state, Duration::from_secs(1), async move {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        addr,
+        pool,
+        _stop: stop,
+    }
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Client {
+    ws: Ws,
+    next_ref: u32,
+}
+
+impl Client {
+    async fn connect(server: &TestServer) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+            .await
+            .expect("connect");
+        Self { ws, next_ref: 0 }
+    }
+
+    async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.expect("send");
+    }
+
+    /// The next message from the server (bounded wait).
+    async fn next(&mut self) -> Message {
+        tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+            .await
+            .expect("the server answers")
+            .expect("the connection is open")
+            .expect("a message")
+    }
+
+    async fn next_frame(&mut self) -> ServerFrame {
+        match self.next().await {
+            Message::Text(text) => ServerFrame::from_json(text.as_str())
+                .unwrap_or_else(|| panic!("not a std-1 frame: {text}")),
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+
+    /// Sends a request; returns the broadcasts received before its reply, and the reply.
+    async fn request(&mut self, event: ClientEvent) -> (Vec<Broadcast>, ServerFrame) {
+        self.next_ref += 1;
+        let reference = self.next_ref.to_string();
+        let frame = ClientFrame {
+            reference: reference.parse().expect("ref"),
+            event,
+        };
+        self.send_text(&frame.to_json()).await;
+        let mut before = Vec::new();
+        loop {
+            match self.next_frame().await {
+                ServerFrame::Broadcast(b) => before.push(b),
+                reply => return (before, reply),
+            }
+        }
+    }
+
+    async fn expect_close(&mut self, code: u16) {
+        match self.next().await {
+            Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), code),
+            other => panic!("expected close {code}, got {other:?}"),
+        }
+    }
+}
+
+fn reason(frame: &ServerFrame) -> Option<ErrorReason> {
+    match frame {
+        ServerFrame::Error(e) => Some(e.error.reason),
+        _ => None,
+    }
+}
+
+fn party(pin: &str) -> PartyHashes {
+    PartyHashes::derive(
+        &Phone::parse("+1 555 012 3456").expect("number"),
+        &Pin::parse(pin).expect("PIN"),
+    )
+}
+
+fn pairing() -> PairingHash {
+    PairingCode::parse("P2K4-9H7M").expect("code").hash()
+}
+
+fn create(p: &PartyHashes) -> ClientEvent {
+    ClientEvent::Create(CreateRoom {
+        room_hash: p.room_hash,
+        access_hash: p.access_hash,
+        sender_hash: p.sender_hash,
+        pairing_hash: pairing(),
+        country_iso: Some("US".parse().expect("iso")),
+    })
+}
+
+fn join(p: &PartyHashes, pairing_hash: Option<PairingHash>) -> ClientEvent {
+    ClientEvent::Join(JoinRoom {
+        room_hash: p.room_hash,
+        access_hash: p.access_hash,
+        sender_hash: p.sender_hash,
+        pairing_hash,
+    })
+}
+
+fn send(fill: u8, replaces: Option<MessageId>) -> ClientEvent {
+    ClientEvent::SendMessage(SendMessage {
+        ciphertext: Ciphertext::from_bytes(vec![fill; 32]).expect("size"),
+        iv: Iv::from_array([fill; 12]),
+        replaces,
+    })
+}
+
+fn ok(frame: ServerFrame) -> ReplyBody {
+    match frame {
+        ServerFrame::Ok(reply) => reply.ok,
+        other => panic!("expected ok, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_conversation() {
+    // STD1-JOIN-1, STD1-JOIN-8, STD1-JOIN-15, STD1-MSG-2, STD1-MSG-9, STD1-WIRE-30, STD1-LIFE-2, STD1-LIFE-7
+    let server = start(Duration::ZERO).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+
+    let (_, created) = a.request(create(&alice)).await;
+    let ReplyBody::Joined(joined) = ok(created) else {
+        panic!("joined")
+    };
+    assert!(joined.awaiting_party && joined.current_message.is_none());
+
+    let (_, paired) = b.request(join(&bob, Some(pairing()))).await;
+    let ReplyBody::Joined(joined_b) = ok(paired) else {
+        panic!("joined")
+    };
+    assert!(!joined_b.awaiting_party);
+    assert_eq!(joined_b.room_id, joined.room_id);
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::PartyPaired {})
+    );
+
+    // The sender sees its own broadcast before the reply (STD1-WIRE-30).
+    let (before, reply) = a.request(send(1, None)).await;
+    let ReplyBody::Sent(sent) = ok(reply) else {
+        panic!("sent")
+    };
+    let [Broadcast::NewMessage(m1)] = before.as_slice() else {
+        panic!("one new_message first: {before:?}")
+    };
+    assert_eq!(
+        (m1.id, m1.sender_hash),
+        (sent.message_id, alice.sender_hash)
+    );
+    assert_eq!(
+        b.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::NewMessage(m1.clone()))
+    );
+
+    let (_, again) = a.request(send(2, Some(m1.id))).await;
+    assert_eq!(reason(&again), Some(ErrorReason::NotYourTurn));
+
+    let (before, reply) = b
+        .request(ClientEvent::ReadReceipt(ReadReceipt { message_id: m1.id }))
+        .await;
+    assert!(matches!(ok(reply), ReplyBody::Done(_)));
+    assert!(
+        matches!(before.as_slice(), [Broadcast::MessageRead { message_id, .. }] if *message_id == m1.id)
+    );
+    assert!(matches!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::MessageRead { .. })
+    ));
+
+    let (_, reply) = b.request(send(3, Some(m1.id))).await;
+    assert!(matches!(ok(reply), ReplyBody::Sent(_)));
+    assert!(
+        matches!(a.next_frame().await, ServerFrame::Broadcast(Broadcast::NewMessage(m)) if m.sender_hash == bob.sender_hash)
+    );
+
+    // Either party ends the room; both sessions are told and closed (STD1-LIFE-7).
+    let (before, reply) = a.request(ClientEvent::ExpireRoom).await;
+    assert_eq!(
+        before,
+        vec![Broadcast::RoomExpired {
+            cause: ExpiryCause::Party
+        }]
+    );
+    assert!(matches!(ok(reply), ReplyBody::Done(_)));
+    a.expect_close(1000).await;
+    assert_eq!(
+        b.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::RoomExpired {
+            cause: ExpiryCause::Party
+        })
+    );
+    b.expect_close(1000).await;
+    let rooms: i64 = sqlx::query_scalar("SELECT count(*) FROM rooms")
+        .fetch_one(&server.pool)
+        .await
+        .expect("q");
+    assert_eq!(rooms, 0);
+}
+
+#[tokio::test]
+async fn refused_frames_get_their_reason_and_the_connection_stays() {
+    // STD1-WIRE-10, STD1-WIRE-11, STD1-WIRE-13, STD1-WIRE-21, STD1-WIRE-23
+    let server = start(Duration::ZERO).await;
+    let mut c = Client::connect(&server).await;
+    c.send_text("not json").await;
+    assert_eq!(
+        c.next_frame().await.to_json(),
+        r#"{"ref":null,"error":{"reason":"invalid_frame"}}"#
+    );
+    c.send_text(r#"{"event":"leave","ref":"a","data":{}}"#)
+        .await;
+    assert_eq!(
+        c.next_frame().await.to_json(),
+        r#"{"ref":"a","error":{"reason":"unknown_event"}}"#
+    );
+    let (_, reply) = c.request(ClientEvent::Typing).await;
+    assert_eq!(reason(&reply), Some(ErrorReason::NotJoined));
+    let (_, reply) = c.request(join(&party("1234"), None)).await;
+    assert_eq!(reason(&reply), Some(ErrorReason::NotFound));
+    let (_, reply) = c.request(create(&party("1234"))).await;
+    assert!(matches!(ok(reply), ReplyBody::Joined(_)));
+    let (_, reply) = c.request(join(&party("1234"), None)).await;
+    assert_eq!(reason(&reply), Some(ErrorReason::AlreadyJoined));
+    c.send_text(r#"{"event":"send_message","ref":"b","data":{"ciphertext":"AAAA","iv":"AAECAwQFBgcICQoL","replaces":null}}"#).await;
+    assert_eq!(
+        reason(&c.next_frame().await),
+        Some(ErrorReason::InvalidCiphertext)
+    );
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(&server.pool)
+        .await
+        .expect("q");
+    assert_eq!(messages, 0, "refused frames change nothing");
+}
+
+#[tokio::test]
+async fn binary_and_oversized_messages_close_the_connection() {
+    // STD1-WIRE-3, STD1-WIRE-4
+    let server = start(Duration::ZERO).await;
+    let mut c = Client::connect(&server).await;
+    c.ws.send(Message::binary(vec![1, 2, 3]))
+        .await
+        .expect("send");
+    c.expect_close(1003).await;
+    let mut c = Client::connect(&server).await;
+    c.send_text(&"x".repeat(16 * 1024 + 1)).await;
+    c.expect_close(1009).await;
+}
+
+#[tokio::test]
+async fn the_upgrade_checks_origin_and_query() {
+    // STD1-WIRE-1, STD1-WIRE-6
+    let server = start(Duration::ZERO).await;
+    let attempt = |origin: Option<&'static str>, path: &'static str| {
+        let url = format!("ws://{}{path}", server.addr);
+        async move {
+            let mut request = url.into_client_request().expect("request");
+            if let Some(origin) = origin {
+                request
+                    .headers_mut()
+                    .insert("origin", origin.parse().expect("header"));
+            }
+            match tokio_tungstenite::connect_async(request).await {
+                Ok(_) => 101,
+                Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                    response.status().as_u16()
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    assert_eq!(attempt(Some("https://evil.example"), "/ws").await, 403);
+    assert_eq!(attempt(Some(ALLOWED_ORIGIN), "/ws").await, 101);
+    assert_eq!(attempt(None, "/ws").await, 101);
+    assert_eq!(attempt(None, "/ws?room_hash=abc").await, 400);
+}
+
+#[tokio::test]
+async fn create_and_join_replies_wait_for_the_floor_whatever_the_outcome() {
+    // STD1-JOIN-21: a lower bound on the reply time, for a refused syntax,
+    // an unknown room and a success alike.
+    let floor = Duration::from_millis(150);
+    let server = start(floor).await;
+    let mut c = Client::connect(&server).await;
+    for event in [join(&party("1234"), None), create(&party("1234"))] {
+        let started = std::time::Instant::now();
+        c.request(event).await;
+        assert!(started.elapsed() >= floor, "{:?}", started.elapsed());
+    }
+    let started = std::time::Instant::now();
+    c.send_text(r#"{"event":"join","ref":"z","data":{"room_hash":"BAD"}}"#)
+        .await;
+    assert_eq!(
+        reason(&c.next_frame().await),
+        Some(ErrorReason::InvalidRoom)
+    );
+    assert!(started.elapsed() >= floor);
+}
