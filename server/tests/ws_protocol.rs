@@ -354,3 +354,179 @@ async fn create_and_join_replies_wait_for_the_floor_whatever_the_outcome() {
     );
     assert!(started.elapsed() >= floor);
 }
+
+/// A second server instance on the same database as `server`.
+async fn second_instance(server: &TestServer) -> TestServer {
+    let state = AppState {
+        pool: server.pool.clone(),
+        hub: Arc::new(Hub::default()),
+        join_time_floor: Duration::ZERO,
+        room_ttl: Duration::from_secs(7 * 24 * 3600),
+        allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, state, Duration::from_secs(1), async move {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        addr,
+        pool: server.pool.clone(),
+        _stop: stop,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parties_on_different_instances_talk_through_the_database() {
+    // STD1-SRV-6, STD1-WIRE-30: each instance has its own sessions; events
+    // reach the other through LISTEN/NOTIFY.
+    let one = start(Duration::ZERO).await;
+    let two = second_instance(&one).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut a = Client::connect(&one).await;
+    let mut b = Client::connect(&two).await;
+    a.request(create(&alice)).await;
+    b.request(join(&bob, Some(pairing()))).await;
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::PartyPaired {})
+    );
+    let (_, reply) = a.request(send(1, None)).await;
+    let ReplyBody::Sent(sent) = ok(reply) else {
+        panic!("sent")
+    };
+    let ServerFrame::Broadcast(Broadcast::NewMessage(m)) = b.next_frame().await else {
+        panic!("new_message")
+    };
+    assert_eq!(m.id, sent.message_id);
+    let (_, reply) = b.request(send(2, Some(m.id))).await;
+    assert!(matches!(ok(reply), ReplyBody::Sent(_)));
+    assert!(
+        matches!(a.next_frame().await, ServerFrame::Broadcast(Broadcast::NewMessage(m2)) if m2.sender_hash == bob.sender_hash)
+    );
+    let (_, reply) = b.request(ClientEvent::ExpireRoom).await;
+    assert!(matches!(ok(reply), ReplyBody::Done(_)));
+    b.expect_close(1000).await;
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::RoomExpired {
+            cause: ExpiryCause::Party
+        })
+    );
+    a.expect_close(1000).await;
+}
+
+#[tokio::test]
+async fn every_invalid_frame_of_the_vectors_is_refused_over_the_wire() {
+    // STD1-WIRE-9 to STD1-WIRE-19, STD1-WIRE-23, STD1-SRV-19: the catalogue
+    // of spec/vectors/frames.json against a joined session, with the room's
+    // stored state compared before and after.
+    let server = start(Duration::ZERO).await;
+    let mut c = Client::connect(&server).await;
+    c.request(create(&party("1234"))).await;
+    c.request(send(5, None)).await;
+    let snapshot = || async {
+        let state: String = sqlx::query_scalar(
+            "SELECT concat_ws('|', (SELECT string_agg(r::text, ',') FROM rooms r),
+                                  (SELECT string_agg(a::text, ',') FROM access_records a),
+                                  (SELECT string_agg(m::text, ',') FROM messages m))",
+        )
+        .fetch_one(&server.pool)
+        .await
+        .expect("snapshot");
+        state
+    };
+    let before = snapshot().await;
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("../../spec/vectors/frames.json")).expect("frames.json");
+    let cases = vectors["invalid"].as_array().expect("invalid cases");
+    for case in cases {
+        let frame = case["frame"].as_str().expect("frame");
+        c.send_text(frame).await;
+        let reply = c.next_frame().await;
+        let ServerFrame::Error(error) = reply else {
+            panic!("{}: not an error: {reply:?}", case["comment"])
+        };
+        assert_eq!(
+            Some(error.error.reason.as_str()),
+            case["reason"].as_str(),
+            "{}",
+            case["comment"]
+        );
+        assert_eq!(
+            error.reference.as_ref().map(|r| r.as_str()),
+            case["ref"].as_str(),
+            "{}",
+            case["comment"]
+        );
+    }
+    assert_eq!(
+        snapshot().await,
+        before,
+        "no refused frame changed the room"
+    );
+    println!(
+        "invalid-frame catalogue over the wire: {} frames refused with their reasons",
+        cases.len()
+    );
+}
+
+#[tokio::test]
+async fn the_database_never_holds_secrets_or_plaintext() {
+    // STD1-SRV-1, STD1-SRV-2: after a conversation, no steg number (in any
+    // spelling), PIN, pairing code, plaintext or key appears in any table.
+    let server = start(Duration::ZERO).await;
+    let phone = Phone::parse("+1 555 012 3456").expect("number");
+    // PINs that cannot occur by chance in the hex of stored bytes.
+    let (alice, bob) = (party("Alice pin #7"), party("Bob pin #8"));
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    let (_, reply) = a.request(create(&alice)).await;
+    let ReplyBody::Joined(joined) = ok(reply) else {
+        panic!("joined")
+    };
+    b.request(join(&bob, Some(pairing()))).await;
+    a.next_frame().await;
+    let key = stelgano_spec::derive::enc_key(&phone, &joined.room_id);
+    let plaintext = "meet me at the usual place";
+    let sealed = stelgano_spec::crypto::seal(&key, plaintext).expect("seal");
+    let (ciphertext, iv) = sealed.try_into().expect("sizes");
+    a.request(ClientEvent::SendMessage(SendMessage {
+        ciphertext,
+        iv,
+        replaces: None,
+    }))
+    .await;
+    let dump: String = sqlx::query_scalar(
+        "SELECT concat_ws(E'\\n', (SELECT string_agg(r::text, E'\\n') FROM rooms r),
+                                  (SELECT string_agg(a::text, E'\\n') FROM access_records a),
+                                  (SELECT string_agg(m::text, E'\\n') FROM messages m))",
+    )
+    .fetch_one(&server.pool)
+    .await
+    .expect("dump");
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let forbidden = [
+        "15550123456".to_owned(),
+        "555 012".to_owned(),
+        "5550123456".to_owned(),
+        "Alice pin #7".to_owned(),
+        "Bob pin #8".to_owned(),
+        "P2K49H7M".to_owned(),
+        "P2K4-9H7M".to_owned(),
+        plaintext.to_owned(),
+        hex(plaintext.as_bytes()),
+        hex(key.as_bytes()),
+    ];
+    for secret in &forbidden {
+        assert!(
+            !dump.contains(secret.as_str()),
+            "the database holds {secret:?}"
+        );
+    }
+    assert!(
+        dump.contains(&hex(alice.room_hash.as_bytes())),
+        "the dump is the real one"
+    );
+}
