@@ -180,7 +180,9 @@ pub async fn listen_for_events(pool: PgPool, hub: Arc<Hub>) {
                 );
                 hub.resync_all();
             }
-            Err(e) => tracing::warn!(error = %e, "room event listener cannot connect"),
+            Err(e) => {
+                tracing::warn!(error = %crate::store::StoreError::from(e).loggable(), "room event listener cannot connect")
+            }
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -197,7 +199,7 @@ pub async fn sweep_rooms(pool: PgPool, every: Duration) {
                 tracing::info!(rooms = expired.len(), "expired rooms deleted")
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "expiry sweep failed"),
+            Err(e) => tracing::warn!(error = %e.loggable(), "expiry sweep failed"),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use stelgano_spec::ErrorReason;
+use stelgano_spec::constants::{IDLE_TIMEOUT, JOIN_DEADLINE, PING_INTERVAL};
 use stelgano_spec::wire::{
     ClientEvent, ClientFrame, Done, ErrorBody, ErrorReply, OkReply, ReplyBody, Sent, ServerFrame,
     close_code, decode_client_frame,
@@ -53,18 +54,40 @@ impl Connection {
         }
     }
 
-    /// Serves the connection until it ends.
+    /// Serves the connection until it ends. Besides frames and events, it
+    /// pings a silent peer after 30 seconds and closes one silent for 75
+    /// (STD1-WIRE-24), and closes a connection that opened no session within
+    /// 60 seconds (STD1-WIRE-25).
     pub async fn run(mut self) {
+        let connected = Instant::now();
+        let mut last_heard = connected;
+        let mut pinged = false;
         let stop = loop {
             tokio::select! {
-                incoming = self.socket.recv() => match self.on_message(incoming).await {
-                    Ok(()) => {}
-                    Err(stop) => break stop,
-                },
-                delivery = next_delivery(&mut self.session) => match self.forward(delivery).await {
-                    Ok(()) => {}
-                    Err(stop) => break stop,
-                },
+                incoming = self.socket.recv() => {
+                    last_heard = Instant::now();
+                    pinged = false;
+                    if let Err(stop) = self.on_message(incoming).await {
+                        break stop;
+                    }
+                }
+                delivery = next_delivery(&mut self.session) => {
+                    if let Err(stop) = self.forward(delivery).await {
+                        break stop;
+                    }
+                }
+                () = tokio::time::sleep_until(last_heard + PING_INTERVAL), if !pinged => {
+                    pinged = true;
+                    if self.socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                        break Stop::Gone;
+                    }
+                }
+                () = tokio::time::sleep_until(last_heard + IDLE_TIMEOUT) => {
+                    break Stop::Close(close_code::POLICY, "idle");
+                }
+                () = tokio::time::sleep_until(connected + JOIN_DEADLINE), if self.session.is_none() => {
+                    break Stop::Close(close_code::POLICY, "no session opened");
+                }
             }
         };
         if let Stop::Close(code, reason) = stop {
@@ -115,7 +138,7 @@ impl Connection {
         let answer = match self.answer(frame).await {
             Ok(answer) => answer,
             Err(e) => {
-                tracing::error!(error = %e, "store operation failed");
+                tracing::error!(error = %e.loggable(), "store operation failed");
                 Answer::Error(ErrorBody::plain(ErrorReason::InternalError))
             }
         };

@@ -218,3 +218,21 @@ async fn concurrent_instances_migrate_once() {
         i64::try_from(stelgano_server::db::MIGRATOR.iter().count()).expect("small")
     );
 }
+
+#[tokio::test]
+async fn store_errors_are_logged_without_stored_values() {
+    // STD1-SRV-16: PostgreSQL's message for a unique violation quotes the
+    // key; the loggable form keeps only the SQLSTATE.
+    let pool = common::fresh_pool().await;
+    insert_room(&pool, 9).await;
+    let err = sqlx::query(
+        "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at)
+         VALUES (gen_random_uuid(), $1, date_trunc('second', now()), date_trunc('second', now()) + interval '1 day')",
+    )
+    .bind(bytes(32, 9))
+    .execute(&pool)
+    .await
+    .expect_err("duplicate room hash");
+    let logged = stelgano_server::store::StoreError::from(err).loggable();
+    assert_eq!(logged, "database error 23505");
+}

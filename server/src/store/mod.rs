@@ -71,6 +71,36 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// A description safe to log: the kind of failure and, for database
+    /// errors, the SQLSTATE, but never a message or detail, which can quote
+    /// stored values such as hashes (STD1-SRV-16).
+    pub fn loggable(&self) -> String {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                format!(
+                    "database error {}",
+                    e.code().as_deref().unwrap_or("without code")
+                )
+            }
+            StoreError::Database(e) => format!("database failure ({})", database_kind(e)),
+            StoreError::Corrupt(_) => "stored data violates the schema's assumptions".into(),
+        }
+    }
+}
+
+fn database_kind(e: &sqlx::Error) -> &'static str {
+    match e {
+        sqlx::Error::Io(_) => "i/o",
+        sqlx::Error::PoolTimedOut => "pool timed out",
+        sqlx::Error::PoolClosed => "pool closed",
+        sqlx::Error::Protocol(_) => "protocol",
+        sqlx::Error::Tls(_) => "tls",
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => "decode",
+        _ => "other",
+    }
+}
+
 /// The operation's time: the database clock, now, in whole seconds (STD1-SRV-7).
 async fn operation_time(conn: &mut PgConnection) -> Result<Timestamp, StoreError> {
     let now: OffsetDateTime = sqlx::query_scalar("SELECT date_trunc('second', clock_timestamp())")
