@@ -1,11 +1,12 @@
 //! One WebSocket connection: decoding frames, applying session state, running
 //! store operations and ordering replies after broadcasts (spec §7).
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use stelgano_spec::ErrorReason;
-use stelgano_spec::constants::{IDLE_TIMEOUT, JOIN_DEADLINE, PING_INTERVAL};
+use stelgano_spec::constants::{IDLE_TIMEOUT, JOIN_DEADLINE, PING_INTERVAL, TYPING_MIN_INTERVAL};
 use stelgano_spec::wire::{
     ClientEvent, ClientFrame, Done, ErrorBody, ErrorReply, OkReply, ReplyBody, Sent, ServerFrame,
     close_code, decode_client_frame,
@@ -28,6 +29,8 @@ struct Session {
     deliveries: mpsc::UnboundedReceiver<Delivery>,
     /// The newest room version whose event this connection has sent.
     delivered: i64,
+    /// When this session's last `typing` was accepted.
+    last_typing: Option<Instant>,
 }
 
 /// Why the connection loop stops.
@@ -248,8 +251,17 @@ impl Connection {
                     store::DeleteOutcome::RoomGone(g) => gone(g),
                 }
             }
+            ClientEvent::Typing if typing_too_soon(session.last_typing) => {
+                // STD1-MSG-17, STD1-WIRE-22: more than one per second is refused.
+                Answer::Error(ErrorBody::rate_limited(NonZeroU32::MIN))
+            }
             ClientEvent::Typing => match store::publish_typing(pool, &binding).await? {
-                store::TypingOutcome::Sent => Answer::Ok(done()),
+                store::TypingOutcome::Sent => {
+                    if let Some(session) = self.session.as_mut() {
+                        session.last_typing = Some(Instant::now());
+                    }
+                    Answer::Ok(done())
+                }
                 store::TypingOutcome::RoomGone(g) => gone(g),
             },
             ClientEvent::ExpireRoom => match store::expire_room(pool, &binding).await? {
@@ -321,6 +333,7 @@ impl Connection {
             hub_id: registration.id,
             deliveries: registration.deliveries,
             delivered: version,
+            last_typing: None,
         });
     }
 
@@ -389,6 +402,11 @@ impl Connection {
             .await
             .map_err(|_| Stop::Gone)
     }
+}
+
+/// Whether a `typing` now would come less than a second after the last one.
+fn typing_too_soon(last: Option<Instant>) -> bool {
+    last.is_some_and(|at| at.elapsed() < TYPING_MIN_INTERVAL)
 }
 
 /// The next event for a joined connection; never resolves before joining.

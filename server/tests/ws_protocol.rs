@@ -530,3 +530,40 @@ async fn the_database_never_holds_secrets_or_plaintext() {
         "the dump is the real one"
     );
 }
+
+#[tokio::test]
+async fn typing_reaches_the_other_party_once_per_second() {
+    // STD1-MSG-16, STD1-MSG-17: the other party's sessions only, and a
+    // second `typing` within a second is refused.
+    let server = start(Duration::ZERO).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    a.request(create(&alice)).await;
+    b.request(join(&bob, Some(pairing()))).await;
+    a.next_frame().await; // party_paired
+    let (before, reply) = a.request(ClientEvent::Typing).await;
+    assert!(
+        before.is_empty(),
+        "the typist's own session is not told: {before:?}"
+    );
+    assert!(matches!(ok(reply), ReplyBody::Done(_)));
+    let (_, reply) = a.request(ClientEvent::Typing).await;
+    let ServerFrame::Error(refused) = reply else {
+        panic!("refused")
+    };
+    assert_eq!(
+        (refused.error.reason, refused.error.retry_after),
+        (ErrorReason::RateLimited, Some(1))
+    );
+    assert_eq!(
+        b.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::CounterpartyTyping {})
+    );
+    // Nothing else is queued for b: its next frame is the reply to its own request.
+    let (before, _) = b.request(ClientEvent::Typing).await;
+    assert!(
+        before.is_empty(),
+        "exactly one counterparty_typing: {before:?}"
+    );
+}
