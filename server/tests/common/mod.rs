@@ -122,3 +122,20 @@ pub async fn pool_for(database: &str, max_connections: u32) -> PgPool {
         .await
         .expect("connecting")
 }
+
+/// A `postgres://` URL for `database`, for server processes under test.
+pub fn database_url(database: &str) -> String {
+    match backend() {
+        Backend::Url(_) => {
+            let mut url = std::env::var("DATABASE_URL").expect("DATABASE_URL is set");
+            // Replace the database part of the URL (the path before any query).
+            let query = url.find('?').map(|i| url.split_off(i)).unwrap_or_default();
+            let base = url
+                .rsplit_once('/')
+                .map_or(url.as_str(), |(base, _)| base)
+                .to_owned();
+            format!("{base}/{database}{query}")
+        }
+        Backend::Local(cluster) => cluster.url(database),
+    }
+}
