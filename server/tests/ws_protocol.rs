@@ -567,3 +567,66 @@ async fn typing_reaches_the_other_party_once_per_second() {
         "exactly one counterparty_typing: {before:?}"
     );
 }
+
+#[tokio::test]
+async fn the_subprotocol_is_selected_when_offered() {
+    // STD1-WIRE-2
+    let server = start(Duration::ZERO).await;
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "stelgano.std-1".parse().expect("header"),
+    );
+    let (_, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("stelgano.std-1")
+    );
+}
+
+#[tokio::test]
+async fn a_party_may_hold_several_sessions_and_ids_are_random() {
+    // STD1-JOIN-9: two devices of one party both receive the room's events.
+    // STD1-MSG-5, STD1-SRV-3: message and room ids are random version 4 UUIDs.
+    let server = start(Duration::ZERO).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut phone = Client::connect(&server).await;
+    let mut laptop = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    let (_, reply) = phone.request(create(&alice)).await;
+    let ReplyBody::Joined(joined) = ok(reply) else {
+        panic!("joined")
+    };
+    assert_eq!(joined.room_id.as_uuid().get_version_num(), 4);
+    laptop.request(join(&alice, None)).await;
+    b.request(join(&bob, Some(pairing()))).await;
+    for device in [&mut phone, &mut laptop] {
+        assert_eq!(
+            device.next_frame().await,
+            ServerFrame::Broadcast(Broadcast::PartyPaired {})
+        );
+    }
+    let (_, reply) = b.request(send(1, None)).await;
+    let ReplyBody::Sent(sent) = ok(reply) else {
+        panic!("sent")
+    };
+    assert_eq!(sent.message_id.as_uuid().get_version_num(), 4);
+    for device in [&mut phone, &mut laptop] {
+        assert!(
+            matches!(device.next_frame().await, ServerFrame::Broadcast(Broadcast::NewMessage(m)) if m.id == sent.message_id)
+        );
+    }
+    // The laptop replies; the phone, a session of the same record, sees it too.
+    let (_, reply) = laptop.request(send(2, Some(sent.message_id))).await;
+    assert!(matches!(ok(reply), ReplyBody::Sent(_)));
+    assert!(
+        matches!(phone.next_frame().await, ServerFrame::Broadcast(Broadcast::NewMessage(m)) if m.sender_hash == alice.sender_hash)
+    );
+}

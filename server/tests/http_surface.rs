@@ -1,0 +1,132 @@
+//! The HTTP surface besides the WebSocket (spec §11.2), over raw HTTP/1.1.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use stelgano_server::app::{AppState, serve};
+use stelgano_server::hub::Hub;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+async fn start() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let pool = common::fresh_pool().await;
+    let state = AppState {
+        pool,
+        hub: Arc::new(Hub::default()),
+        join_time_floor: Duration::ZERO,
+        room_ttl: Duration::from_secs(3600),
+        allowed_origins: Arc::new(vec!["https://stelgano.example".into()]),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve(listener, state, Duration::from_secs(5), async move {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+/// The status line and headers (lower-cased names) of a GET.
+async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("headers end");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_no_cookie() {
+    // STD1-SRV-12, STD1-SRV-14
+    let (addr, _stop) = start().await;
+    for path in ["/", "/healthz", "/x", "/missing"] {
+        let (_, headers, _) = get(addr, path).await;
+        let csp = header(&headers, "content-security-policy").unwrap_or_default();
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "object-src",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
+            if directive == "object-src" {
+                // default-src 'none' covers objects.
+                continue;
+            }
+            assert!(
+                csp.contains(directive),
+                "{path}: CSP lacks {directive}: {csp}"
+            );
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+            "{path}"
+        );
+        assert_eq!(
+            header(&headers, "x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            header(&headers, "referrer-policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
+        assert_eq!(header(&headers, "x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(
+            header(&headers, "cross-origin-opener-policy"),
+            Some("same-origin"),
+            "{path}"
+        );
+        assert_eq!(
+            header(&headers, "cache-control"),
+            Some("no-store"),
+            "{path}"
+        );
+        assert!(
+            header(&headers, "set-cookie").is_none(),
+            "{path}: STD1-SRV-14"
+        );
+    }
+}
+
+#[tokio::test]
+async fn panic_route_and_health() {
+    // STD1-SRV-13, STD1-SRV-11
+    let (addr, _stop) = start().await;
+    let (status, headers, _) = get(addr, "/x").await;
+    assert_eq!(status, 302);
+    assert_eq!(header(&headers, "location"), Some("/?p=1"));
+    assert_eq!(
+        header(&headers, "clear-site-data"),
+        Some("\"cache\", \"storage\"")
+    );
+    let (status, _, body) = get(addr, "/healthz").await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+    let (status, _, _) = get(addr, "/ws").await;
+    assert_eq!(
+        status, 426,
+        "STD1-WIRE-1: a plain GET of the WebSocket path"
+    );
+}
