@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::hub::Hub;
 use crate::store::events::{CHANNEL, Reassembler};
-use crate::store::sweep_expired;
+use crate::store::{StoreError, sweep_expired};
 use crate::ws::Connection;
 
 /// What every request handler shares.
@@ -156,15 +156,25 @@ async fn websocket(
         .on_upgrade(move |socket| Connection::new(state, socket).run())
 }
 
-/// Forwards room events from the database to this instance's sessions. A
-/// lost listener connection loses events, so every session here is ended
-/// and its client rejoins (STD1-CLI-22).
-pub async fn listen_for_events(pool: PgPool, hub: Arc<Hub>) {
+/// Forwards room events from the database to this instance's sessions,
+/// signalling `ready` once it first listens. A lost listener connection
+/// loses events, so every session here is ended and its client rejoins
+/// (STD1-CLI-22); sessions that register while it is down are ended too.
+pub async fn listen_for_events(
+    pool: PgPool,
+    hub: Arc<Hub>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(100);
     loop {
         match PgListener::connect_with(&pool).await {
-            Ok(mut listener) => {
-                if listener.listen(CHANNEL).await.is_ok() {
+            Ok(mut listener) => match listener.listen(CHANNEL).await {
+                Ok(()) => {
+                    hub.set_listening(true);
+                    if let Some(ready) = ready.take() {
+                        let _ = ready.send(());
+                    }
                     backoff = Duration::from_millis(100);
                     let mut reassembler = Reassembler::default();
                     while let Ok(Some(notification)) = listener.try_recv().await {
@@ -174,14 +184,18 @@ pub async fn listen_for_events(pool: PgPool, hub: Arc<Hub>) {
                             Err(_) => tracing::warn!("ignored a malformed room event notification"),
                         }
                     }
+                    hub.set_listening(false);
+                    tracing::warn!(
+                        "room event listener lost its connection; ending this instance's sessions"
+                    );
+                    hub.resync_all();
                 }
-                tracing::warn!(
-                    "room event listener lost its connection; ending this instance's sessions"
-                );
-                hub.resync_all();
-            }
+                Err(e) => {
+                    tracing::warn!(error = %StoreError::from(e).loggable(), "room event listener cannot listen")
+                }
+            },
             Err(e) => {
-                tracing::warn!(error = %crate::store::StoreError::from(e).loggable(), "room event listener cannot connect")
+                tracing::warn!(error = %StoreError::from(e).loggable(), "room event listener cannot connect")
             }
         }
         tokio::time::sleep(backoff).await;
@@ -191,15 +205,27 @@ pub async fn listen_for_events(pool: PgPool, hub: Arc<Hub>) {
 
 /// Deletes rooms past their lifetime, announcing each (STD1-LIFE-4).
 pub async fn sweep_rooms(pool: PgPool, every: Duration) {
+    const BATCH: i64 = 500;
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        match sweep_expired(&pool, 500).await {
-            Ok(expired) if !expired.is_empty() => {
-                tracing::info!(rooms = expired.len(), "expired rooms deleted")
+        // Full batches mean a backlog: keep going until it is cleared, so
+        // no room outlives its time by more than a minute.
+        loop {
+            match sweep_expired(&pool, BATCH).await {
+                Ok(expired) => {
+                    if !expired.is_empty() {
+                        tracing::info!(rooms = expired.len(), "expired rooms deleted");
+                    }
+                    if expired.len() < BATCH as usize {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.loggable(), "expiry sweep failed");
+                    break;
+                }
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e.loggable(), "expiry sweep failed"),
         }
     }
 }
@@ -212,16 +238,29 @@ pub async fn serve(
     sweep_every: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (ready, listening) = tokio::sync::oneshot::channel();
     let events = tokio::spawn(listen_for_events(
         state.pool.clone(),
         Arc::clone(&state.hub),
+        ready,
     ));
     let sweep = tokio::spawn(sweep_rooms(state.pool.clone(), sweep_every));
+    let hub = Arc::clone(&state.hub);
+    let prune = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            ticker.tick().await;
+            hub.prune();
+        }
+    });
+    // No connection is accepted before events can be delivered.
+    let _ = listening.await;
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     events.abort();
     sweep.abort();
+    prune.abort();
     result
 }

@@ -6,24 +6,32 @@
 //! described and receives exactly the later events (STD1-WIRE-30). The
 //! registration can happen just before or just after the listener delivers
 //! an event committed after the join, so the hub keeps each room's last
-//! few events in memory for a short while and replays the ones a new session
-//! missed. Nothing here is persisted.
+//! events in memory for a few seconds and replays the ones a new session
+//! missed. Wherever the order cannot be kept (no listener, events already
+//! forgotten, a reader too slow to keep up) the session is ended instead of
+//! silently skipping events; its client rejoins (STD1-CLI-22). Nothing here
+//! is persisted.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use stelgano_spec::ids::RoomId;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::store::events::{Audience, RoomEvent};
 use crate::store::{SessionBinding, Slot};
 
 /// Events kept per room for sessions registering just after them.
 const RECENT_EVENTS: usize = 32;
-/// How long a room's recent events are kept once they are older than this.
-const RECENT_FOR: Duration = Duration::from_secs(30);
+/// How long recent events are kept. A session registers within moments of
+/// its join's commit, so a few seconds cover it, and ciphertext does not
+/// linger in memory (STD1-MSG-15).
+const RECENT_FOR: Duration = Duration::from_secs(5);
+/// Deliveries a session may have queued. A client that stops reading is
+/// disconnected rather than allowed to grow the server's memory.
+pub const QUEUE: usize = 256;
 
 /// What a session's connection task receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +41,9 @@ pub enum Delivery {
         version: Option<i64>,
         frame: Arc<str>,
     },
-    /// The instance lost events (its listener reconnected): the session can
-    /// no longer promise the room's order and must end (STD1-WIRE-5: 1011).
+    /// The order of the room's events cannot be kept for this session (the
+    /// listener was down or events were already forgotten): it must end
+    /// (STD1-WIRE-5: 1011) and its client rejoin.
     Resync,
     /// The server is shutting down (STD1-WIRE-5: 1001).
     Shutdown,
@@ -45,7 +54,7 @@ struct Member {
     slot: Slot,
     /// The version the session's `Joined` reply described.
     joined_version: i64,
-    tx: mpsc::UnboundedSender<Delivery>,
+    tx: mpsc::Sender<Delivery>,
 }
 
 #[derive(Default)]
@@ -60,14 +69,17 @@ pub struct Hub {
     rooms: Mutex<HashMap<RoomId, Room>>,
     next_id: AtomicU64,
     /// Signalled whenever a session leaves, for shutdown to wait on.
-    left: tokio::sync::Notify,
+    left: Notify,
+    /// Whether the event listener is connected (sessions registered while
+    /// it is not would miss events).
+    listening: AtomicBool,
 }
 
 /// A registered session: its id (to unregister) and its delivery queue.
 #[derive(Debug)]
 pub struct Registration {
     pub id: u64,
-    pub deliveries: mpsc::UnboundedReceiver<Delivery>,
+    pub deliveries: mpsc::Receiver<Delivery>,
 }
 
 fn wants(audience: Audience, slot: Slot) -> bool {
@@ -83,25 +95,36 @@ fn newer(version: Option<i64>, joined_version: i64) -> bool {
 
 impl Hub {
     fn rooms(&self) -> MutexGuard<'_, HashMap<RoomId, Room>> {
-        // A panic while holding this lock cannot leave the map half-updated
-        // in a way that matters more than losing the instance's sessions.
+        // A panic while holding this lock cannot leave the map in a state
+        // worse than losing the instance's sessions.
         self.rooms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Records whether the event listener is connected.
+    pub fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::Release);
+    }
+
     /// Registers a session that joined at `joined_version`, replaying the
-    /// recent versioned events it has not seen.
+    /// recent events it has not seen, or telling it to resync when some are
+    /// already gone or no listener is running.
     pub fn register(&self, binding: &SessionBinding, joined_version: i64) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, deliveries) = mpsc::unbounded_channel();
+        let (tx, deliveries) = mpsc::channel(QUEUE);
         let mut rooms = self.rooms();
         let room = rooms.entry(binding.room_id).or_default();
-        for (_, event) in &room.recent {
-            if event.version.is_some_and(|v| v > joined_version)
-                && wants(event.audience, binding.slot)
-            {
-                let _ = tx.send(Delivery::Frame {
+        let oldest = room.recent.iter().filter_map(|(_, e)| e.version).min();
+        let forgotten = oldest.is_some_and(|v| v > joined_version + 1);
+        if forgotten || !self.listening.load(Ordering::Acquire) {
+            let _ = tx.try_send(Delivery::Resync);
+        } else {
+            let missed = room.recent.iter().map(|(_, e)| e).filter(|e| {
+                e.version.is_some_and(|v| v > joined_version) && wants(e.audience, binding.slot)
+            });
+            for event in missed {
+                let _ = tx.try_send(Delivery::Frame {
                     version: event.version,
                     frame: event.frame.as_str().into(),
                 });
@@ -118,19 +141,22 @@ impl Hub {
 
     /// Removes a session (its connection ended).
     pub fn unregister(&self, room_id: RoomId, id: u64) {
-        let mut rooms = self.rooms();
-        if let Some(room) = rooms.get_mut(&room_id) {
-            room.members.retain(|m| m.id != id);
-            if room.members.is_empty() && room.recent.is_empty() {
-                rooms.remove(&room_id);
+        {
+            let mut rooms = self.rooms();
+            if let Some(room) = rooms.get_mut(&room_id) {
+                room.members.retain(|m| m.id != id);
+                if room.members.is_empty() && room.recent.is_empty() {
+                    rooms.remove(&room_id);
+                }
             }
         }
         self.left.notify_waiters();
     }
 
-    /// Delivers one event to the room's sessions here.
+    /// Delivers one event to the room's sessions here. A session whose queue
+    /// is full (or closed) is dropped; its connection then sees its queue end
+    /// and closes.
     pub fn dispatch(&self, event: RoomEvent) {
-        let now = Instant::now();
         let mut rooms = self.rooms();
         let room = rooms.entry(event.room_id).or_default();
         let frame: Arc<str> = event.frame.as_str().into();
@@ -138,24 +164,24 @@ impl Hub {
             if !wants(event.audience, m.slot) || !newer(event.version, m.joined_version) {
                 return true;
             }
-            m.tx.send(Delivery::Frame {
+            m.tx.try_send(Delivery::Frame {
                 version: event.version,
                 frame: Arc::clone(&frame),
             })
             .is_ok()
         });
         if event.version.is_some() {
-            room.recent.push_back((now, event));
+            room.recent.push_back((Instant::now(), event));
             while room.recent.len() > RECENT_EVENTS {
                 room.recent.pop_front();
             }
         }
-        Self::prune(&mut rooms, now);
     }
 
-    /// Forgets recent events that no new session can still need.
-    fn prune(rooms: &mut HashMap<RoomId, Room>, now: Instant) {
-        rooms.retain(|_, room| {
+    /// Forgets recent events older than a few seconds; run periodically.
+    pub fn prune(&self) {
+        let now = Instant::now();
+        self.rooms().retain(|_, room| {
             while room
                 .recent
                 .front()
@@ -169,10 +195,9 @@ impl Hub {
 
     /// Tells every session here that events may have been lost.
     pub fn resync_all(&self) {
-        let mut rooms = self.rooms();
-        for room in rooms.values_mut() {
+        for room in self.rooms().values_mut() {
             for member in &room.members {
-                let _ = member.tx.send(Delivery::Resync);
+                let _ = member.tx.try_send(Delivery::Resync);
             }
             room.recent.clear();
         }
@@ -180,10 +205,10 @@ impl Hub {
 
     /// Asks every session to close and waits, at most `grace`, until they
     /// have (STD1-WIRE-5: 1001 on shutdown).
-    pub async fn shut_down(&self, grace: std::time::Duration) {
+    pub async fn shut_down(&self, grace: Duration) {
         for room in self.rooms().values() {
             for member in &room.members {
-                let _ = member.tx.send(Delivery::Shutdown);
+                let _ = member.tx.try_send(Delivery::Shutdown);
             }
         }
         let _ = tokio::time::timeout(grace, async {
@@ -227,7 +252,13 @@ mod tests {
         }
     }
 
-    fn frames(rx: &mut mpsc::UnboundedReceiver<Delivery>) -> Vec<String> {
+    fn listening_hub() -> Hub {
+        let hub = Hub::default();
+        hub.set_listening(true);
+        hub
+    }
+
+    fn frames(rx: &mut mpsc::Receiver<Delivery>) -> Vec<String> {
         std::iter::from_fn(|| rx.try_recv().ok())
             .map(|d| match d {
                 Delivery::Frame { frame, .. } => frame.to_string(),
@@ -241,7 +272,7 @@ mod tests {
     fn sessions_get_exactly_the_events_after_their_join() {
         // STD1-WIRE-30: whether the event is dispatched before or after the
         // registration, a session sees versions above its join's, once.
-        let hub = Hub::default();
+        let hub = listening_hub();
         hub.dispatch(event(Some(1), Audience::All, "v1"));
         hub.dispatch(event(Some(2), Audience::All, "v2"));
         let mut late = hub.register(&binding(Slot::Second), 1);
@@ -252,7 +283,7 @@ mod tests {
     #[test]
     fn audience_and_unversioned_events() {
         // STD1-MSG-16: typing reaches the other slot only.
-        let hub = Hub::default();
+        let hub = listening_hub();
         let mut creator = hub.register(&binding(Slot::Creator), 0);
         let mut second = hub.register(&binding(Slot::Second), 0);
         hub.dispatch(event(None, Audience::Slot(Slot::Creator), "typing"));
@@ -264,8 +295,37 @@ mod tests {
     }
 
     #[test]
+    fn no_silent_gaps() {
+        // STD1-WIRE-30: without a listener, or after the events a session
+        // needs were forgotten, it is told to resync.
+        let idle = Hub::default();
+        let mut early = idle.register(&binding(Slot::Creator), 0);
+        assert_eq!(frames(&mut early.deliveries), ["resync"]);
+        let hub = listening_hub();
+        for v in 1..=40 {
+            hub.dispatch(event(Some(v), Audience::All, "e"));
+        }
+        let mut late = hub.register(&binding(Slot::Second), 2);
+        assert_eq!(
+            frames(&mut late.deliveries),
+            ["resync"],
+            "versions 3 to 8 were forgotten"
+        );
+    }
+
+    #[test]
+    fn a_reader_that_falls_behind_is_dropped() {
+        let hub = listening_hub();
+        let _slow = hub.register(&binding(Slot::Creator), 0);
+        for v in 1..=i64::try_from(QUEUE + 1).expect("small") {
+            hub.dispatch(event(Some(v), Audience::All, "e"));
+        }
+        assert_eq!(hub.session_count(), 0, "the full queue removed the session");
+    }
+
+    #[test]
     fn unregistered_sessions_and_resync() {
-        let hub = Hub::default();
+        let hub = listening_hub();
         let first = hub.register(&binding(Slot::Creator), 0);
         let mut second = hub.register(&binding(Slot::Creator), 0);
         hub.unregister(binding(Slot::Creator).room_id, first.id);

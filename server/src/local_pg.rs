@@ -191,7 +191,8 @@ impl LocalCluster {
             .to_string_lossy()
             .into_owned();
         let mut options = format!(
-            "-c listen_addresses='' -c unix_socket_directories='{}' -p {PORT} -c unix_socket_permissions=0700",
+            "-c listen_addresses='' -c unix_socket_directories='{}' -p {PORT} -c unix_socket_permissions=0700 \
+             -c log_min_error_statement=panic -c log_error_verbosity=terse",
             self.socket_dir.display()
         );
         if durability == Durability::Throwaway {

@@ -18,6 +18,9 @@ use crate::app::AppState;
 use crate::hub::Delivery;
 use crate::store::{self, CreateOutcome, JoinOutcome, RoomGone, SessionBinding, StoreError};
 
+/// How long a frame may take to be written before the peer counts as gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long a reply may wait for its own broadcast to come back through
 /// the database before the connection gives up (STD1-WIRE-5: 1011).
 const OWN_EVENT_WAIT: Duration = Duration::from_secs(10);
@@ -26,7 +29,7 @@ const OWN_EVENT_WAIT: Duration = Duration::from_secs(10);
 struct Session {
     binding: SessionBinding,
     hub_id: u64,
-    deliveries: mpsc::UnboundedReceiver<Delivery>,
+    deliveries: mpsc::Receiver<Delivery>,
     /// The newest room version whose event this connection has sent.
     delivered: i64,
     /// When this session's last `typing` was accepted.
@@ -155,8 +158,19 @@ impl Connection {
                 ok: body,
             }),
             Answer::OkAfter(body, version) => {
-                // STD1-WIRE-30: the requester's broadcast comes first.
-                self.await_own_event(version).await?;
+                // STD1-WIRE-30: the requester's broadcast comes first. If it
+                // cannot come, the request still gets its one reply
+                // (STD1-WIRE-20): internal_error, then the close.
+                if let Err(stop) = self.await_own_event(version).await {
+                    let error = ErrorBody::plain(ErrorReason::InternalError);
+                    let _ = self
+                        .send(&ServerFrame::Error(ErrorReply {
+                            reference: Some(reference),
+                            error,
+                        }))
+                        .await;
+                    return Err(stop);
+                }
                 ServerFrame::Ok(OkReply {
                     reference,
                     ok: body,
@@ -198,16 +212,10 @@ impl Connection {
         Ok(match frame.event {
             ClientEvent::Create(_) | ClientEvent::Join(_) => {
                 // STD1-WIRE-21: room_expired takes precedence over already_joined.
-                let exists: bool =
-                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rooms WHERE id = $1)")
-                        .bind(binding.room_id.as_uuid())
-                        .fetch_one(pool)
-                        .await?;
-                Answer::error(if exists {
-                    ErrorReason::AlreadyJoined
-                } else {
-                    ErrorReason::RoomExpired
-                })
+                match store::check_room(pool, &binding).await? {
+                    Some(g) => gone(g),
+                    None => Answer::error(ErrorReason::AlreadyJoined),
+                }
             }
             ClientEvent::SendMessage(request) => {
                 match store::send_message(pool, &binding, &request).await? {
@@ -252,8 +260,12 @@ impl Connection {
                 }
             }
             ClientEvent::Typing if typing_too_soon(session.last_typing) => {
-                // STD1-MSG-17, STD1-WIRE-22: more than one per second is refused.
-                Answer::Error(ErrorBody::rate_limited(NonZeroU32::MIN))
+                // STD1-MSG-17, STD1-WIRE-22: more than one per second is
+                // refused, once session state (a gone room) has been applied.
+                match store::check_room(pool, &binding).await? {
+                    Some(g) => gone(g),
+                    None => Answer::Error(ErrorBody::rate_limited(NonZeroU32::MIN)),
+                }
             }
             ClientEvent::Typing => match store::publish_typing(pool, &binding).await? {
                 store::TypingOutcome::Sent => {
@@ -396,11 +408,14 @@ impl Connection {
         self.send_text(&frame.to_json()).await
     }
 
+    /// Sends a text frame; a peer that does not take it within the send
+    /// timeout counts as gone (its queue is bounded by the hub).
     async fn send_text(&mut self, text: &str) -> Result<(), Stop> {
-        self.socket
-            .send(WsMessage::Text(text.into()))
-            .await
-            .map_err(|_| Stop::Gone)
+        let send = self.socket.send(WsMessage::Text(text.into()));
+        match tokio::time::timeout(SEND_TIMEOUT, send).await {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Stop::Gone),
+        }
     }
 }
 

@@ -18,8 +18,8 @@ mod session_ops;
 pub use access::{CreateOutcome, JoinOutcome, create_room, join_room};
 pub use session_ops::{
     DeleteOutcome, EditOutcome, ExpireOutcome, ReadOutcome, ResetOutcome, RoomGone, SendOutcome,
-    TypingOutcome, delete_message, edit_message, expire_room, publish_typing, read_receipt,
-    reset_pairing, send_message, sweep_expired,
+    TypingOutcome, check_room, delete_message, edit_message, expire_room, publish_typing,
+    read_receipt, reset_pairing, send_message, sweep_expired,
 };
 
 use sqlx::postgres::PgRow;

@@ -367,6 +367,19 @@ pub async fn delete_message(
     })
 }
 
+/// Whether the session's room is still live; a room found past its expiry
+/// time is deleted and announced here (STD1-WIRE-21, STD1-LIFE-4).
+pub async fn check_room(
+    pool: &PgPool,
+    session: &SessionBinding,
+) -> Result<Option<RoomGone>, StoreError> {
+    let mut tx = pool.begin().await?;
+    match lock_room(&mut tx, session).await? {
+        Ok(_) => Ok(None),
+        Err(g) => gone(tx, g, Some).await,
+    }
+}
+
 /// Tells the other party's sessions that this party is typing (STD1-MSG-16).
 /// It changes no state, so its event has no version and no place in the
 /// room's order.
