@@ -630,3 +630,46 @@ async fn a_party_may_hold_several_sessions_and_ids_are_random() {
         matches!(phone.next_frame().await, ServerFrame::Broadcast(Broadcast::NewMessage(m)) if m.sender_hash == alice.sender_hash)
     );
 }
+
+#[tokio::test]
+async fn a_session_whose_room_passed_its_time_is_told_and_closed() {
+    // STD1-WIRE-21, STD1-LIFE-4, STD1-LIFE-7, STD1-LIFE-8: a join on the
+    // session finds the room past its time; the reply is room_expired (not
+    // already_joined), the broadcast follows or precedes it, then the close.
+    let server = start(Duration::ZERO).await;
+    let mut c = Client::connect(&server).await;
+    c.request(create(&party("1234"))).await;
+    sqlx::query(
+        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
+                          ttl_expires_at = date_trunc('second', now())",
+    )
+    .execute(&server.pool)
+    .await
+    .expect("age the room");
+    let frame = ClientFrame {
+        reference: "9".parse().expect("ref"),
+        event: join(&party("1234"), None),
+    };
+    c.send_text(&frame.to_json()).await;
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        seen.push(c.next_frame().await);
+    }
+    assert!(
+        seen.iter()
+            .any(|f| reason(f) == Some(ErrorReason::RoomExpired)),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&ServerFrame::Broadcast(Broadcast::RoomExpired {
+            cause: ExpiryCause::Ttl
+        })),
+        "{seen:?}"
+    );
+    c.expect_close(1000).await;
+    let rooms: i64 = sqlx::query_scalar("SELECT count(*) FROM rooms")
+        .fetch_one(&server.pool)
+        .await
+        .expect("q");
+    assert_eq!(rooms, 0);
+}
