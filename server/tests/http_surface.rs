@@ -2,30 +2,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use stelgano_server::app::{AppState, serve};
-use stelgano_server::hub::Hub;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-async fn start() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let pool = common::fresh_pool().await;
-    let state = AppState {
-        pool,
-        hub: Arc::new(Hub::default()),
-        join_time_floor: Duration::ZERO,
-        room_ttl: Duration::from_secs(3600),
-        allowed_origins: Arc::new(vec!["https://stelgano.example".into()]),
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, state, Duration::from_secs(5), async move {
-        let _ = stopped.await;
-    }));
-    (addr, stop)
+async fn start() -> (std::net::SocketAddr, common::Instance) {
+    let instance = common::instance(common::fresh_pool().await, Duration::ZERO).await;
+    (instance.addr, instance)
 }
 
 /// The status line and headers (lower-cased names) of a GET.

@@ -7,23 +7,13 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use stelgano_server::store::{CreateOutcome, JoinOutcome, Slot, create_room, join_room};
-use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+use stelgano_spec::derive::PartyHashes;
 use stelgano_spec::ids::PairingHash;
-use stelgano_spec::pairing::PairingCode;
 use stelgano_spec::wire::{CreateRoom, JoinRoom};
 
 const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
 
-fn party(phone: &str, pin: &str) -> PartyHashes {
-    PartyHashes::derive(
-        &Phone::parse(phone).expect("valid number"),
-        &Pin::parse(pin).expect("valid PIN"),
-    )
-}
-
-fn code(text: &str) -> PairingHash {
-    PairingCode::parse(text).expect("valid code").hash()
-}
+use common::{code, party};
 
 fn create_request(p: &PartyHashes, pairing: PairingHash) -> CreateRoom {
     CreateRoom {

@@ -11,25 +11,14 @@ use stelgano_server::store::{
     ResetOutcome, RoomGone, SendOutcome, SessionBinding, create_room, delete_message, edit_message,
     expire_room, join_room, read_receipt, reset_pairing, send_message, sweep_expired,
 };
-use stelgano_spec::derive::{PartyHashes, Phone, Pin};
-use stelgano_spec::ids::{MessageId, PairingHash};
-use stelgano_spec::pairing::PairingCode;
+use stelgano_spec::ids::MessageId;
 use stelgano_spec::wire::{
     Ciphertext, CreateRoom, EditMessage, Iv, JoinRoom, Message, SendMessage,
 };
 
 const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
 
-fn party(phone: &str, pin: &str) -> PartyHashes {
-    PartyHashes::derive(
-        &Phone::parse(phone).expect("valid number"),
-        &Pin::parse(pin).expect("valid PIN"),
-    )
-}
-
-fn code(text: &str) -> PairingHash {
-    PairingCode::parse(text).expect("valid code").hash()
-}
+use common::{code, party};
 
 /// A room with Alice (creator) and, when `paired`, Bob; their sessions.
 async fn room(

@@ -3,55 +3,25 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sqlx::PgPool;
-use stelgano_server::app::{AppState, serve};
-use stelgano_server::hub::Hub;
 use stelgano_spec::ErrorReason;
 use stelgano_spec::derive::{PartyHashes, Phone, Pin};
 use stelgano_spec::ids::{MessageId, PairingHash};
-use stelgano_spec::pairing::PairingCode;
 use stelgano_spec::wire::{
     Broadcast, Ciphertext, ClientEvent, ClientFrame, CreateRoom, ExpiryCause, Iv, JoinRoom,
     ReadReceipt, ReplyBody, SendMessage, ServerFrame,
 };
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-const ALLOWED_ORIGIN: &str = "https://stelgano.example";
-
-struct TestServer {
-    addr: SocketAddr,
-    pool: PgPool,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
+use common::{ALLOWED_ORIGIN, Instance as TestServer};
 
 async fn start(floor: Duration) -> TestServer {
-    let pool = common::fresh_pool().await;
-    let state = AppState {
-        pool: pool.clone(),
-        hub: Arc::new(Hub::default()),
-        join_time_floor: floor,
-        room_ttl: Duration::from_secs(7 * 24 * 3600),
-        allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, state, Duration::from_secs(1), async move {
-        let _ = stopped.await;
-    }));
-    TestServer {
-        addr,
-        pool,
-        _stop: stop,
-    }
+    common::instance(common::fresh_pool().await, floor).await
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -131,7 +101,7 @@ fn party(pin: &str) -> PartyHashes {
 }
 
 fn pairing() -> PairingHash {
-    PairingCode::parse("P2K4-9H7M").expect("code").hash()
+    common::code("P2K4-9H7M")
 }
 
 fn create(p: &PartyHashes) -> ClientEvent {
@@ -357,24 +327,7 @@ async fn create_and_join_replies_wait_for_the_floor_whatever_the_outcome() {
 
 /// A second server instance on the same database as `server`.
 async fn second_instance(server: &TestServer) -> TestServer {
-    let state = AppState {
-        pool: server.pool.clone(),
-        hub: Arc::new(Hub::default()),
-        join_time_floor: Duration::ZERO,
-        room_ttl: Duration::from_secs(7 * 24 * 3600),
-        allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
-    };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(serve(listener, state, Duration::from_secs(1), async move {
-        let _ = stopped.await;
-    }));
-    TestServer {
-        addr,
-        pool: server.pool.clone(),
-        _stop: stop,
-    }
+    common::instance(server.pool.clone(), Duration::ZERO).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -139,3 +139,61 @@ pub fn database_url(database: &str) -> String {
         Backend::Local(cluster) => cluster.url(database),
     }
 }
+
+/// An in-process server instance, stopped when dropped.
+pub struct Instance {
+    pub addr: std::net::SocketAddr,
+    pub pool: PgPool,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Origin the test instances accept on WebSocket upgrades.
+pub const ALLOWED_ORIGIN: &str = "https://stelgano.example";
+
+/// Serves the protocol on a loopback port with `pool`, a 7-day room
+/// lifetime and the given time floor; several instances may share a pool's
+/// database, as several servers share one in production.
+pub async fn instance(pool: PgPool, floor: std::time::Duration) -> Instance {
+    use std::sync::Arc;
+    let state = stelgano_server::app::AppState {
+        pool: pool.clone(),
+        hub: Arc::new(stelgano_server::hub::Hub::default()),
+        join_time_floor: floor,
+        room_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
+        allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(stelgano_server::app::serve(
+        listener,
+        state,
+        std::time::Duration::from_secs(1),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Instance {
+        addr,
+        pool,
+        _stop: stop,
+    }
+}
+
+/// The identifiers of a party with this number and PIN.
+pub fn party(phone: &str, pin: &str) -> stelgano_spec::derive::PartyHashes {
+    use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+    PartyHashes::derive(
+        &Phone::parse(phone).expect("valid number"),
+        &Pin::parse(pin).expect("valid PIN"),
+    )
+}
+
+/// The hash of a typed pairing code.
+pub fn code(text: &str) -> stelgano_spec::ids::PairingHash {
+    stelgano_spec::pairing::PairingCode::parse(text)
+        .expect("valid code")
+        .hash()
+}
