@@ -1,5 +1,6 @@
 //! The binary's command line documents every option (issue: configuration by
-//! flags and environment variables, `--help` documents each).
+//! flags and environment variables, `--help` documents each), including the
+//! test-deployment settings of STD1-SRV-20.
 
 #[test]
 fn help_names_every_option_and_its_environment_variable() {

@@ -97,7 +97,7 @@ async fn count(pool: &PgPool, sql: &'static str) -> i64 {
 
 #[tokio::test]
 async fn replies_alternate_and_replace() {
-    // STD1-MSG-1, STD1-MSG-2, STD1-MSG-3, STD1-MSG-4
+    // STD1-MSG-1, STD1-MSG-2, STD1-MSG-3, STD1-MSG-4, STD1-ENC-7 (bytes stored unchanged)
     let pool = common::fresh_pool().await;
     let (a, b) = paired(&pool, "+44 7700 900001").await;
     let m1 = sent(send(&pool, &a, 1, None).await);
@@ -153,7 +153,7 @@ async fn replaces_must_name_the_current_message() {
 
 #[tokio::test]
 async fn only_the_other_party_marks_the_current_message_read() {
-    // STD1-MSG-9, STD1-MSG-10
+    // STD1-MSG-9, STD1-MSG-10, STD1-SRV-7 (read_at is an operation time, never before sent_at)
     let pool = common::fresh_pool().await;
     let (a, b) = paired(&pool, "+44 7700 900003").await;
     let m1 = sent(send(&pool, &a, 1, None).await);
@@ -294,7 +294,7 @@ async fn reset_pairing_replaces_the_code_of_an_unpaired_room_only() {
 
 #[tokio::test]
 async fn expire_room_deletes_everything_and_ends_the_sessions() {
-    // STD1-LIFE-2, STD1-LIFE-3, STD1-LIFE-8
+    // STD1-LIFE-2, STD1-LIFE-3, STD1-LIFE-8, STD1-SRV-8 (deleted at once)
     let pool = common::fresh_pool().await;
     let (a, b) = paired(&pool, "+44 7700 900006").await;
     let (other, _) = paired(&pool, "+44 7700 900007").await;

@@ -263,7 +263,7 @@ async fn refused_frames_get_their_reason_and_the_connection_stays() {
 
 #[tokio::test]
 async fn binary_and_oversized_messages_close_the_connection() {
-    // STD1-WIRE-3, STD1-WIRE-4
+    // STD1-WIRE-3, STD1-WIRE-4, STD1-WIRE-5 (the close codes)
     let server = start(Duration::ZERO).await;
     let mut c = Client::connect(&server).await;
     c.ws.send(Message::binary(vec![1, 2, 3]))
@@ -277,7 +277,7 @@ async fn binary_and_oversized_messages_close_the_connection() {
 
 #[tokio::test]
 async fn the_upgrade_checks_origin_and_query() {
-    // STD1-WIRE-1, STD1-WIRE-6
+    // STD1-WIRE-1, STD1-WIRE-6, STD1-SEC-5 (nothing identifying in the URL)
     let server = start(Duration::ZERO).await;
     let attempt = |origin: Option<&'static str>, path: &'static str| {
         let url = format!("ws://{}{path}", server.addr);
@@ -372,7 +372,9 @@ async fn parties_on_different_instances_talk_through_the_database() {
 
 #[tokio::test]
 async fn every_invalid_frame_of_the_vectors_is_refused_over_the_wire() {
-    // STD1-WIRE-9 to STD1-WIRE-19, STD1-WIRE-23, STD1-SRV-19: the catalogue
+    // STD1-WIRE-9 to STD1-WIRE-19, STD1-WIRE-23, STD1-SRV-19, STD1-WIRE-20
+    // (one reply per frame, in order), STD1-SRV-17 (the strict client-side
+    // decoder refuses any member beyond the catalogue): the catalogue
     // of spec/vectors/frames.json against a joined session, with the room's
     // stored state compared before and after.
     let server = start(Duration::ZERO).await;
@@ -427,7 +429,8 @@ async fn every_invalid_frame_of_the_vectors_is_refused_over_the_wire() {
 
 #[tokio::test]
 async fn the_database_never_holds_secrets_or_plaintext() {
-    // STD1-SRV-1, STD1-SRV-2: after a conversation, no steg number (in any
+    // STD1-SRV-1, STD1-SRV-2, STD1-SRV-10 (country_iso is not stored with
+    // the room): after a conversation, no steg number (in any
     // spelling), PIN, pairing code, plaintext or key appears in any table.
     let server = start(Duration::ZERO).await;
     let phone = Phone::parse("+1 555 012 3456").expect("number");
@@ -467,6 +470,7 @@ async fn the_database_never_holds_secrets_or_plaintext() {
         "Alice pin #7".to_owned(),
         "Bob pin #8".to_owned(),
         "P2K49H7M".to_owned(),
+        "US".to_owned(),
         "P2K4-9H7M".to_owned(),
         plaintext.to_owned(),
         hex(plaintext.as_bytes()),
@@ -625,4 +629,43 @@ async fn a_session_whose_room_passed_its_time_is_told_and_closed() {
         .await
         .expect("q");
     assert_eq!(rooms, 0);
+}
+
+#[tokio::test]
+async fn session_state_comes_before_the_typing_limit() {
+    // STD1-WIRE-22: a limit never hides a gone room; the second `typing`
+    // within a second of the first finds the room past its time.
+    let server = start(Duration::ZERO).await;
+    let mut c = Client::connect(&server).await;
+    c.request(create(&party("1234"))).await;
+    let (_, first) = c.request(ClientEvent::Typing).await;
+    assert!(matches!(ok(first), ReplyBody::Done(_)));
+    sqlx::query(
+        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
+                          ttl_expires_at = date_trunc('second', now())",
+    )
+    .execute(&server.pool)
+    .await
+    .expect("age the room");
+    let frame = ClientFrame {
+        reference: "t2".parse().expect("ref"),
+        event: ClientEvent::Typing,
+    };
+    c.send_text(&frame.to_json()).await;
+    let mut replies = Vec::new();
+    for _ in 0..2 {
+        replies.push(c.next_frame().await);
+    }
+    assert!(
+        replies
+            .iter()
+            .any(|f| reason(f) == Some(ErrorReason::RoomExpired)),
+        "{replies:?}"
+    );
+    assert!(
+        replies
+            .iter()
+            .all(|f| reason(f) != Some(ErrorReason::RateLimited)),
+        "{replies:?}"
+    );
 }

@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn room_hash_matches_upstream_and_ignores_formatting() {
-        // STD1-DRV-4
+        // STD1-DRV-4, STD1-DRV-9 (the fixed salts reproduce upstream's hashes)
         assert_eq!(room_hash(&phone("15550123456")).to_hex(), ROOM_15550123456);
         assert_eq!(
             room_hash(&phone("+1 (555) 012-3456")).to_hex(),
