@@ -87,10 +87,11 @@ fn cited(text: &str) -> Vec<String> {
             id.rsplit_once('-')
                 .and_then(|(area, n)| Some((area.to_owned(), n.parse::<u32>().ok()?)))
         };
-        if let (Some((area, a)), Some((area_b, b))) = (split(from), split(to)) {
-            if area == area_b && area.starts_with("STD1-") {
-                ids.extend((a..=b).map(|n| format!("{area}-{n}")));
-            }
+        if let (Some((area, a)), Some((area_b, b))) = (split(from), split(to))
+            && area == area_b
+            && area.starts_with("STD1-")
+        {
+            ids.extend((a..=b).map(|n| format!("{area}-{n}")));
         }
     }
     ids
