@@ -28,6 +28,29 @@ pub struct AppState {
     pub join_time_floor: Duration,
     pub room_ttl: Duration,
     pub allowed_origins: Arc<Vec<String>>,
+    pub timeouts: ConnectionTimeouts,
+}
+
+/// The silence and join deadlines of a connection (STD1-WIRE-24,
+/// STD1-WIRE-25); the spec's values by default, shorter in tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionTimeouts {
+    /// Silence after which the server pings.
+    pub ping_after: Duration,
+    /// Silence after which the server closes (1008).
+    pub idle_close: Duration,
+    /// Time to open a session before the server closes (1008).
+    pub join_deadline: Duration,
+}
+
+impl Default for ConnectionTimeouts {
+    fn default() -> Self {
+        Self {
+            ping_after: stelgano_spec::constants::PING_INTERVAL,
+            idle_close: stelgano_spec::constants::IDLE_TIMEOUT,
+            join_deadline: stelgano_spec::constants::JOIN_DEADLINE,
+        }
+    }
 }
 
 /// The Content Security Policy of every response (STD1-SRV-12).

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
-use stelgano_server::app::{AppState, serve};
+use stelgano_server::app::{AppState, ConnectionTimeouts, serve};
 use stelgano_server::config::{Config, LogFormat};
 use stelgano_server::hub::Hub;
 use stelgano_server::local_pg::{Durability, LocalCluster};
@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
         join_time_floor: config.join_time_floor(),
         room_ttl: config.room_ttl(),
         allowed_origins: Arc::new(config.origins()),
+        timeouts: ConnectionTimeouts::default(),
     };
     let listener = TcpListener::bind(config.listen)
         .await

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use stelgano_spec::ErrorReason;
-use stelgano_spec::constants::{IDLE_TIMEOUT, JOIN_DEADLINE, PING_INTERVAL, TYPING_MIN_INTERVAL};
+use stelgano_spec::constants::TYPING_MIN_INTERVAL;
 use stelgano_spec::wire::{
     ClientEvent, ClientFrame, Done, ErrorBody, ErrorReply, OkReply, ReplyBody, Sent, ServerFrame,
     close_code, decode_client_frame,
@@ -66,6 +66,7 @@ impl Connection {
     /// 60 seconds (STD1-WIRE-25).
     pub async fn run(mut self) {
         let connected = Instant::now();
+        let timeouts = self.state.timeouts;
         let mut last_heard = connected;
         let mut pinged = false;
         let stop = loop {
@@ -82,16 +83,16 @@ impl Connection {
                         break stop;
                     }
                 }
-                () = tokio::time::sleep_until(last_heard + PING_INTERVAL), if !pinged => {
+                () = tokio::time::sleep_until(last_heard + timeouts.ping_after), if !pinged => {
                     pinged = true;
                     if self.socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
                         break Stop::Gone;
                     }
                 }
-                () = tokio::time::sleep_until(last_heard + IDLE_TIMEOUT) => {
+                () = tokio::time::sleep_until(last_heard + timeouts.idle_close) => {
                     break Stop::Close(close_code::POLICY, "idle");
                 }
-                () = tokio::time::sleep_until(connected + JOIN_DEADLINE), if self.session.is_none() => {
+                () = tokio::time::sleep_until(connected + timeouts.join_deadline), if self.session.is_none() => {
                     break Stop::Close(close_code::POLICY, "no session opened");
                 }
             }

@@ -10,14 +10,6 @@ use stelgano_spec::requirements::{REQUIREMENTS, Role, cited_ids};
 /// Server requirements without a test yet, and why.
 const NOT_YET_TESTED: &[(&str, &str)] = &[
     (
-        "STD1-WIRE-24",
-        "ping and idle close need a clock the tests can drive",
-    ),
-    (
-        "STD1-WIRE-25",
-        "the 60-second join deadline needs a clock the tests can drive",
-    ),
-    (
         "STD1-SRV-4",
         "constant-time comparison arrives with keyed storage (issue 9)",
     ),

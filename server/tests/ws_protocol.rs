@@ -669,3 +669,34 @@ async fn session_state_comes_before_the_typing_limit() {
         "{replies:?}"
     );
 }
+
+#[tokio::test]
+async fn silent_peers_are_pinged_and_sessionless_connections_closed() {
+    // STD1-WIRE-24 (the ping after silence; the idle close needs a peer that
+    // ignores pings, which this client cannot be), STD1-WIRE-25, STD1-WIRE-5 (1008).
+    use stelgano_server::app::ConnectionTimeouts;
+    let timeouts = ConnectionTimeouts {
+        ping_after: Duration::from_millis(200),
+        idle_close: Duration::from_secs(30),
+        join_deadline: Duration::from_millis(400),
+    };
+    let server = common::instance_with(common::fresh_pool().await, Duration::ZERO, timeouts).await;
+    let mut joined = Client::connect(&server).await;
+    joined.request(create(&party("1234"))).await;
+    assert!(
+        matches!(joined.next().await, Message::Ping(_)),
+        "a silent session is pinged"
+    );
+
+    let mut idle = Client::connect(&server).await;
+    loop {
+        match idle.next().await {
+            Message::Ping(_) => continue,
+            Message::Close(Some(frame)) => {
+                assert_eq!(u16::from(frame.code), 1008);
+                break;
+            }
+            other => panic!("expected the join-deadline close, got {other:?}"),
+        }
+    }
+}

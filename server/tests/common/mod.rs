@@ -154,6 +154,20 @@ pub const ALLOWED_ORIGIN: &str = "https://stelgano.example";
 /// lifetime and the given time floor; several instances may share a pool's
 /// database, as several servers share one in production.
 pub async fn instance(pool: PgPool, floor: std::time::Duration) -> Instance {
+    instance_with(
+        pool,
+        floor,
+        stelgano_server::app::ConnectionTimeouts::default(),
+    )
+    .await
+}
+
+/// As [`instance`], with the given connection timeouts.
+pub async fn instance_with(
+    pool: PgPool,
+    floor: std::time::Duration,
+    timeouts: stelgano_server::app::ConnectionTimeouts,
+) -> Instance {
     use std::sync::Arc;
     let state = stelgano_server::app::AppState {
         pool: pool.clone(),
@@ -161,6 +175,7 @@ pub async fn instance(pool: PgPool, floor: std::time::Duration) -> Instance {
         join_time_floor: floor,
         room_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
         allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
+        timeouts,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
