@@ -53,6 +53,9 @@ impl Default for ConnectionTimeouts {
     }
 }
 
+/// How long shutdown waits for connections to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// The Content Security Policy of every response (STD1-SRV-12).
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'none'; \
@@ -278,10 +281,14 @@ pub async fn serve(
     });
     // No connection is accepted before events can be delivered.
     let _ = listening.await;
+    let state_hub = Arc::clone(&state.hub);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let hub = Arc::clone(&state_hub);
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
+    // Upgraded connections outlive `axum::serve`: close them with 1001.
+    hub.shut_down(SHUTDOWN_GRACE).await;
     events.abort();
     sweep.abort();
     prune.abort();

@@ -45,8 +45,6 @@ pub enum Delivery {
     /// listener was down or events were already forgotten): it must end
     /// (STD1-WIRE-5: 1011) and its client rejoin.
     Resync,
-    /// The server is shutting down (STD1-WIRE-5: 1001).
-    Shutdown,
 }
 
 struct Member {
@@ -73,6 +71,23 @@ pub struct Hub {
     /// Whether the event listener is connected (sessions registered while
     /// it is not would miss events).
     listening: AtomicBool,
+    /// Open connections, joined or not, and the shutdown signal they watch.
+    connections: std::sync::atomic::AtomicUsize,
+    shutting_down: tokio::sync::watch::Sender<bool>,
+}
+
+/// An open connection, counted until dropped.
+pub struct ConnectionGuard<'a> {
+    hub: &'a Hub,
+    /// Becomes `true` when the server shuts down (STD1-WIRE-5: 1001).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Drop for ConnectionGuard<'_> {
+    fn drop(&mut self) {
+        self.hub.connections.fetch_sub(1, Ordering::AcqRel);
+        self.hub.left.notify_waiters();
+    }
 }
 
 /// A registered session: its id (to unregister) and its delivery queue.
@@ -100,6 +115,15 @@ impl Hub {
         self.rooms
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts a new connection and hands it the shutdown signal.
+    pub fn connection(&self) -> ConnectionGuard<'_> {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        ConnectionGuard {
+            hub: self,
+            shutdown: self.shutting_down.subscribe(),
+        }
     }
 
     /// Records whether the event listener is connected.
@@ -203,18 +227,14 @@ impl Hub {
         }
     }
 
-    /// Asks every session to close and waits, at most `grace`, until they
-    /// have (STD1-WIRE-5: 1001 on shutdown).
+    /// Asks every connection to close (1001) and waits, at most `grace`,
+    /// until they have (STD1-WIRE-5).
     pub async fn shut_down(&self, grace: Duration) {
-        for room in self.rooms().values() {
-            for member in &room.members {
-                let _ = member.tx.try_send(Delivery::Shutdown);
-            }
-        }
+        self.shutting_down.send_replace(true);
         let _ = tokio::time::timeout(grace, async {
             loop {
                 let left = self.left.notified();
-                if self.session_count() == 0 {
+                if self.connections.load(Ordering::Acquire) == 0 {
                     break;
                 }
                 left.await;
@@ -263,7 +283,6 @@ mod tests {
             .map(|d| match d {
                 Delivery::Frame { frame, .. } => frame.to_string(),
                 Delivery::Resync => "resync".into(),
-                Delivery::Shutdown => "shutdown".into(),
             })
             .collect()
     }

@@ -15,8 +15,6 @@ use tokio::net::TcpListener;
 
 /// Database created in the private cluster.
 const LOCAL_DATABASE: &str = "stelgano";
-/// How long shutdown waits for sessions to close.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -79,7 +77,6 @@ async fn main() -> anyhow::Result<()> {
         shutdown_signal(),
     )
     .await?;
-    hub.shut_down(SHUTDOWN_GRACE).await;
     pool.close().await;
     if let Some(cluster) = cluster.as_mut() {
         cluster

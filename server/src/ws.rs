@@ -65,6 +65,8 @@ impl Connection {
     /// (STD1-WIRE-24), and closes a connection that opened no session within
     /// 60 seconds (STD1-WIRE-25).
     pub async fn run(mut self) {
+        let hub = std::sync::Arc::clone(&self.state.hub);
+        let mut guard = hub.connection();
         let connected = Instant::now();
         let timeouts = self.state.timeouts;
         let mut last_heard = connected;
@@ -91,6 +93,9 @@ impl Connection {
                 }
                 () = tokio::time::sleep_until(last_heard + timeouts.idle_close) => {
                     break Stop::Close(close_code::POLICY, "idle");
+                }
+                () = shutdown_requested(&mut guard.shutdown) => {
+                    break Stop::Close(close_code::GOING_AWAY, "server shutting down");
                 }
                 () = tokio::time::sleep_until(connected + timeouts.join_deadline), if self.session.is_none() => {
                     break Stop::Close(close_code::POLICY, "no session opened");
@@ -381,9 +386,6 @@ impl Connection {
             None | Some(Delivery::Resync) => {
                 Err(Stop::Close(close_code::INTERNAL_ERROR, "events lost"))
             }
-            Some(Delivery::Shutdown) => {
-                Err(Stop::Close(close_code::GOING_AWAY, "server shutting down"))
-            }
             Some(Delivery::Frame { version, frame }) => {
                 self.send_text(&frame).await?;
                 let ends = frame.starts_with(ROOM_EXPIRED_PREFIX);
@@ -418,6 +420,12 @@ impl Connection {
             _ => Err(Stop::Gone),
         }
     }
+}
+
+/// Resolves once the server is shutting down.
+async fn shutdown_requested(signal: &mut tokio::sync::watch::Receiver<bool>) {
+    // The sender only ever switches to `true`; a dropped sender also ends it.
+    let _ = signal.wait_for(|down| *down).await;
 }
 
 /// Whether a `typing` now would come less than a second after the last one.

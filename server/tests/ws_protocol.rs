@@ -700,3 +700,15 @@ async fn silent_peers_are_pinged_and_sessionless_connections_closed() {
         }
     }
 }
+
+#[tokio::test]
+async fn shutdown_closes_every_connection_with_going_away() {
+    // STD1-WIRE-5: 1001 for sessions and for connections without one.
+    let mut server = start(Duration::ZERO).await;
+    let mut joined = Client::connect(&server).await;
+    joined.request(create(&party("1234"))).await;
+    let mut bare = Client::connect(&server).await;
+    server.shut_down();
+    joined.expect_close(1001).await;
+    bare.expect_close(1001).await;
+}

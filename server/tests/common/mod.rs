@@ -144,7 +144,14 @@ pub fn database_url(database: &str) -> String {
 pub struct Instance {
     pub addr: std::net::SocketAddr,
     pub pool: PgPool,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Instance {
+    /// Starts the instance's graceful shutdown.
+    pub fn shut_down(&mut self) {
+        self.stop.take();
+    }
 }
 
 /// Origin the test instances accept on WebSocket upgrades.
@@ -193,7 +200,7 @@ pub async fn instance_with(
     Instance {
         addr,
         pool,
-        _stop: stop,
+        stop: Some(stop),
     }
 }
 
