@@ -9,30 +9,10 @@ use sqlx::PgPool;
 use stelgano_server::store::{CreateOutcome, JoinOutcome, Slot, create_room, join_room};
 use stelgano_spec::derive::PartyHashes;
 use stelgano_spec::ids::PairingHash;
-use stelgano_spec::wire::{CreateRoom, JoinRoom};
 
 const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
 
-use common::{code, party};
-
-fn create_request(p: &PartyHashes, pairing: PairingHash) -> CreateRoom {
-    CreateRoom {
-        room_hash: p.room_hash,
-        access_hash: p.access_hash,
-        sender_hash: p.sender_hash,
-        pairing_hash: pairing,
-        country_iso: None,
-    }
-}
-
-fn join_request(p: &PartyHashes, pairing: Option<PairingHash>) -> JoinRoom {
-    JoinRoom {
-        room_hash: p.room_hash,
-        access_hash: p.access_hash,
-        sender_hash: p.sender_hash,
-        pairing_hash: pairing,
-    }
-}
+use common::{code, create_request, join_request, party};
 
 fn n(value: u32) -> NonZeroU32 {
     NonZeroU32::new(value).expect("non-zero")
@@ -359,13 +339,7 @@ async fn an_expired_room_is_gone_and_its_number_reusable() {
         .fetch_one(&pool)
         .await
         .expect("id");
-    sqlx::query(
-        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
-                          ttl_expires_at = date_trunc('second', now())",
-    )
-    .execute(&pool)
-    .await
-    .expect("expire");
+    common::age_all_rooms(&pool).await;
     let outcome = join_room(&pool, &join_request(&alice, None))
         .await
         .expect("store");

@@ -17,9 +17,7 @@ use stelgano_spec::constants::MAX_CIPHERTEXT_BYTES;
 use stelgano_spec::derive::{PartyHashes, Phone, Pin};
 use stelgano_spec::ids::MessageId;
 use stelgano_spec::pairing::PairingCode;
-use stelgano_spec::wire::{
-    Broadcast, Ciphertext, CreateRoom, ExpiryCause, Iv, JoinRoom, SendMessage, ServerFrame,
-};
+use stelgano_spec::wire::{Broadcast, Ciphertext, ExpiryCause, Iv, SendMessage, ServerFrame};
 
 fn party(pin: &str) -> PartyHashes {
     PartyHashes::derive(
@@ -81,13 +79,7 @@ fn message(bytes: usize, replaces: Option<MessageId>) -> SendMessage {
 async fn pair(pool: &PgPool) -> (SessionBinding, SessionBinding) {
     let (alice, bob) = (party("1234"), party("9999"));
     let pairing = PairingCode::parse("P2K4-9H7M").expect("code").hash();
-    let create = CreateRoom {
-        room_hash: alice.room_hash,
-        access_hash: alice.access_hash,
-        sender_hash: alice.sender_hash,
-        pairing_hash: pairing,
-        country_iso: None,
-    };
+    let create = common::create_request(&alice, pairing);
     let CreateOutcome::Created { binding: a, .. } =
         create_room(pool, &create, Duration::from_secs(3600))
             .await
@@ -95,12 +87,7 @@ async fn pair(pool: &PgPool) -> (SessionBinding, SessionBinding) {
     else {
         panic!("created")
     };
-    let join = JoinRoom {
-        room_hash: bob.room_hash,
-        access_hash: bob.access_hash,
-        sender_hash: bob.sender_hash,
-        pairing_hash: Some(pairing),
-    };
+    let join = common::join_request(&bob, Some(pairing));
     let JoinOutcome::Joined {
         binding: b,
         version,
@@ -189,10 +176,7 @@ async fn expiry_by_time_is_announced_by_whoever_finds_it() {
     let mut events = Events::new(&pool).await;
     let (a, _) = pair(&pool).await;
     events.next().await; // party_paired
-    sqlx::query("UPDATE rooms SET created_at = date_trunc('second', now()) - interval '2 hours', ttl_expires_at = date_trunc('second', now())")
-        .execute(&pool)
-        .await
-        .expect("age the room");
+    common::age_all_rooms(&pool).await;
     stelgano_server::store::sweep_expired(&pool, 10)
         .await
         .expect("store");

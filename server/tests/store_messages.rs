@@ -12,9 +12,7 @@ use stelgano_server::store::{
     expire_room, join_room, read_receipt, reset_pairing, send_message, sweep_expired,
 };
 use stelgano_spec::ids::MessageId;
-use stelgano_spec::wire::{
-    Ciphertext, CreateRoom, EditMessage, Iv, JoinRoom, Message, SendMessage,
-};
+use stelgano_spec::wire::{Ciphertext, EditMessage, Iv, JoinRoom, Message, SendMessage};
 
 const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -28,13 +26,7 @@ async fn room(
 ) -> (SessionBinding, Option<SessionBinding>) {
     let alice = party(number, "1234");
     let pairing = code("P2K4-9H7M");
-    let create = CreateRoom {
-        room_hash: alice.room_hash,
-        access_hash: alice.access_hash,
-        sender_hash: alice.sender_hash,
-        pairing_hash: pairing,
-        country_iso: None,
-    };
+    let create = common::create_request(&alice, pairing);
     let CreateOutcome::Created { binding: a, .. } =
         create_room(pool, &create, WEEK).await.expect("store")
     else {
@@ -44,12 +36,7 @@ async fn room(
         return (a, None);
     }
     let bob = party(number, "9999");
-    let join = JoinRoom {
-        room_hash: bob.room_hash,
-        access_hash: bob.access_hash,
-        sender_hash: bob.sender_hash,
-        pairing_hash: Some(pairing),
-    };
+    let join = common::join_request(&bob, Some(pairing));
     let JoinOutcome::Joined { binding: b, .. } = join_room(pool, &join).await.expect("store")
     else {
         panic!("joined")

@@ -596,13 +596,7 @@ async fn a_session_whose_room_passed_its_time_is_told_and_closed() {
     let server = start(Duration::ZERO).await;
     let mut c = Client::connect(&server).await;
     c.request(create(&party("1234"))).await;
-    sqlx::query(
-        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
-                          ttl_expires_at = date_trunc('second', now())",
-    )
-    .execute(&server.pool)
-    .await
-    .expect("age the room");
+    common::age_all_rooms(&server.pool).await;
     let frame = ClientFrame {
         reference: "9".parse().expect("ref"),
         event: join(&party("1234"), None),
@@ -640,13 +634,7 @@ async fn session_state_comes_before_the_typing_limit() {
     c.request(create(&party("1234"))).await;
     let (_, first) = c.request(ClientEvent::Typing).await;
     assert!(matches!(ok(first), ReplyBody::Done(_)));
-    sqlx::query(
-        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
-                          ttl_expires_at = date_trunc('second', now())",
-    )
-    .execute(&server.pool)
-    .await
-    .expect("age the room");
+    common::age_all_rooms(&server.pool).await;
     let frame = ClientFrame {
         reference: "t2".parse().expect("ref"),
         event: ClientEvent::Typing,

@@ -219,3 +219,42 @@ pub fn code(text: &str) -> stelgano_spec::ids::PairingHash {
         .expect("valid code")
         .hash()
 }
+
+/// Moves every room's expiry time to now, which counts as past
+/// (STD1-SRV-7), keeping its creation time earlier as the schema requires.
+pub async fn age_all_rooms(pool: &PgPool) {
+    sqlx::query(
+        "UPDATE rooms SET created_at = date_trunc('second', now()) - interval '8 days',
+                          ttl_expires_at = date_trunc('second', now())",
+    )
+    .execute(pool)
+    .await
+    .expect("age the rooms");
+}
+
+/// A `create` for this party.
+pub fn create_request(
+    p: &stelgano_spec::derive::PartyHashes,
+    pairing_hash: stelgano_spec::ids::PairingHash,
+) -> stelgano_spec::wire::CreateRoom {
+    stelgano_spec::wire::CreateRoom {
+        room_hash: p.room_hash,
+        access_hash: p.access_hash,
+        sender_hash: p.sender_hash,
+        pairing_hash,
+        country_iso: None,
+    }
+}
+
+/// A `join` for this party.
+pub fn join_request(
+    p: &stelgano_spec::derive::PartyHashes,
+    pairing_hash: Option<stelgano_spec::ids::PairingHash>,
+) -> stelgano_spec::wire::JoinRoom {
+    stelgano_spec::wire::JoinRoom {
+        room_hash: p.room_hash,
+        access_hash: p.access_hash,
+        sender_hash: p.sender_hash,
+        pairing_hash,
+    }
+}
