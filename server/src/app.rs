@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 use crate::hub::Hub;
 use crate::store::events::{CHANNEL, Reassembler};
-use crate::store::{StoreError, sweep_expired};
+use crate::store::{Lockout, StoreError, sweep_expired};
 use crate::ws::Connection;
 
 /// What every request handler shares.
@@ -29,6 +29,10 @@ pub struct AppState {
     pub room_ttl: Duration,
     pub allowed_origins: Arc<Vec<String>>,
     pub timeouts: ConnectionTimeouts,
+    /// When failed joins lock a room (STD1-JOIN-18).
+    pub lockout: Lockout,
+    /// The `Strict-Transport-Security` value, when configured (STD1-SRV-15).
+    pub hsts: Option<HeaderValue>,
 }
 
 /// The silence and join deadlines of a connection (STD1-WIRE-24,
@@ -72,13 +76,27 @@ pub fn router(state: AppState) -> Router {
         .route("/x", get(panic_route))
         .route("/", get(index))
         .fallback(not_found)
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(
+            state.hsts.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
+/// The `Strict-Transport-Security` header value for a max-age in seconds
+/// (STD1-SRV-15).
+pub fn hsts_header(max_age: u64) -> HeaderValue {
+    // Digits and ASCII letters are always a valid header value.
+    HeaderValue::try_from(format!("max-age={max_age}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("max-age=31536000"))
+}
+
 /// Adds the security headers to every response except WebSocket upgrades
-/// (STD1-SRV-12, STD1-SRV-14).
-async fn security_headers(mut response: Response) -> Response {
+/// (STD1-SRV-12, STD1-SRV-14), and HSTS when configured (STD1-SRV-15).
+async fn security_headers(
+    State(hsts): State<Option<HeaderValue>>,
+    mut response: Response,
+) -> Response {
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
         return response;
     }
@@ -106,6 +124,9 @@ async fn security_headers(mut response: Response) -> Response {
         ),
     ] {
         headers.insert(name, HeaderValue::from_static(value));
+    }
+    if let Some(hsts) = hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts);
     }
     headers
         .entry(header::CACHE_CONTROL)

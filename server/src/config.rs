@@ -4,9 +4,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::num::NonZeroU32;
+
 use stelgano_spec::constants::{
-    DEFAULT_JOIN_TIME_FLOOR, DEFAULT_ROOM_TTL, MAX_ROOM_TTL, MIN_PRODUCTION_JOIN_TIME_FLOOR,
+    DEFAULT_JOIN_TIME_FLOOR, DEFAULT_ROOM_TTL, LOCKOUT_ATTEMPTS, LOCKOUT_DURATION, MAX_ROOM_TTL,
+    MIN_PRODUCTION_JOIN_TIME_FLOOR,
 };
+
+use crate::store::Lockout;
+
+/// The shortest `Strict-Transport-Security` max-age STD1-SRV-15 allows: one year.
+pub const MIN_HSTS_MAX_AGE: u64 = 365 * 24 * 3600;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,6 +72,29 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=55))]
     pub sweep_seconds: u64,
 
+    /// Failed joins that lock a room (STD1-JOIN-18). More than 10 is for
+    /// tests only.
+    #[arg(long, env = "STELGANO_LOCKOUT_ATTEMPTS", default_value_t = LOCKOUT_ATTEMPTS,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub lockout_attempts: u32,
+
+    /// How long a lock lasts, in seconds (STD1-JOIN-18). Less than 1800 is
+    /// for tests only.
+    #[arg(long, env = "STELGANO_LOCKOUT_SECONDS", default_value_t = LOCKOUT_DURATION.as_secs() as u32,
+          value_parser = clap::value_parser!(u32).range(1..=7 * 24 * 3600))]
+    pub lockout_seconds: u32,
+
+    /// Send `Strict-Transport-Security: max-age=<this>` on every response.
+    /// Set it when clients reach the server over HTTPS (through a TLS
+    /// proxy); STD1-SRV-15 asks for at least 31536000 (one year).
+    #[arg(long, env = "STELGANO_HSTS_MAX_AGE")]
+    pub hsts_max_age: Option<u64>,
+
+    /// Most connections the server keeps open to PostgreSQL.
+    #[arg(long, env = "STELGANO_DB_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
+
     /// Log format.
     #[arg(long, env = "STELGANO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -78,6 +109,14 @@ impl Config {
     /// Whether the floor is below what production allows (STD1-JOIN-21).
     pub fn floor_below_production(&self) -> bool {
         self.join_time_floor() < MIN_PRODUCTION_JOIN_TIME_FLOOR
+    }
+
+    /// The lockout policy (STD1-JOIN-18).
+    pub fn lockout(&self) -> Lockout {
+        Lockout {
+            attempts: NonZeroU32::new(self.lockout_attempts).unwrap_or(NonZeroU32::MIN),
+            duration: NonZeroU32::new(self.lockout_seconds).unwrap_or(NonZeroU32::MIN),
+        }
     }
 
     /// The room lifetime.

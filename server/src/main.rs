@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::Parser;
 use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
-use stelgano_server::app::{AppState, ConnectionTimeouts, serve};
-use stelgano_server::config::{Config, LogFormat};
+use stelgano_server::app::{AppState, ConnectionTimeouts, hsts_header, serve};
+use stelgano_server::config::{Config, LogFormat, MIN_HSTS_MAX_AGE};
 use stelgano_server::hub::Hub;
 use stelgano_server::local_pg::{Durability, LocalCluster};
 use tokio::net::TcpListener;
@@ -26,6 +26,22 @@ async fn main() -> anyhow::Result<()> {
             floor_ms = config.join_time_floor_ms,
             "join time floor below the production minimum of 100 ms"
         );
+    }
+
+    if !config.lockout().conforming() {
+        // STD1-JOIN-18: more attempts or shorter locks are for tests only.
+        tracing::warn!(
+            attempts = config.lockout_attempts,
+            seconds = config.lockout_seconds,
+            "lockout weaker than the production minimum of 10 attempts and 1800 seconds"
+        );
+    }
+    if config
+        .hsts_max_age
+        .is_some_and(|age| age < MIN_HSTS_MAX_AGE)
+    {
+        // STD1-SRV-15: at least a year.
+        tracing::warn!("HSTS max-age shorter than the one year STD1-SRV-15 asks for");
     }
 
     let (options, mut cluster) = match &config.database_url {
@@ -49,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
             (cluster.connect_options(LOCAL_DATABASE), Some(cluster))
         }
     };
-    let pool = stelgano_server::db::connect(options, 16)
+    let pool = stelgano_server::db::connect(options, config.db_pool_size)
         .await
         .context("connecting to PostgreSQL")?;
     let hub = Arc::new(Hub::default());
@@ -60,6 +76,8 @@ async fn main() -> anyhow::Result<()> {
         room_ttl: config.room_ttl(),
         allowed_origins: Arc::new(config.origins()),
         timeouts: ConnectionTimeouts::default(),
+        lockout: config.lockout(),
+        hsts: config.hsts_max_age.map(hsts_header),
     };
     let listener = TcpListener::bind(config.listen)
         .await
@@ -124,7 +142,9 @@ async fn shutdown_signal() {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -320,26 +320,30 @@ impl Connection {
         &mut self,
         request: &stelgano_spec::wire::JoinRoom,
     ) -> Result<Answer, StoreError> {
-        Ok(match store::join_room(&self.state.pool, request).await? {
-            JoinOutcome::Joined {
-                joined,
-                binding,
-                version,
-                ..
-            } => {
-                self.open_session(binding, version);
-                Answer::Ok(ReplyBody::Joined(*joined))
-            }
-            JoinOutcome::NotFound { .. } => Answer::error(ErrorReason::NotFound),
-            JoinOutcome::Locked { retry_after } => Answer::Error(ErrorBody::locked(retry_after)),
-            JoinOutcome::SenderMismatch => Answer::error(ErrorReason::SenderMismatch),
-            JoinOutcome::PairingInvalid { attempts_remaining } => {
-                Answer::Error(ErrorBody::pairing_invalid(attempts_remaining))
-            }
-            JoinOutcome::Unauthorized { attempts_remaining } => {
-                Answer::Error(ErrorBody::unauthorized(attempts_remaining))
-            }
-        })
+        Ok(
+            match store::join_room(&self.state.pool, request, self.state.lockout).await? {
+                JoinOutcome::Joined {
+                    joined,
+                    binding,
+                    version,
+                    ..
+                } => {
+                    self.open_session(binding, version);
+                    Answer::Ok(ReplyBody::Joined(*joined))
+                }
+                JoinOutcome::NotFound { .. } => Answer::error(ErrorReason::NotFound),
+                JoinOutcome::Locked { retry_after } => {
+                    Answer::Error(ErrorBody::locked(retry_after))
+                }
+                JoinOutcome::SenderMismatch => Answer::error(ErrorReason::SenderMismatch),
+                JoinOutcome::PairingInvalid { attempts_remaining } => {
+                    Answer::Error(ErrorBody::pairing_invalid(attempts_remaining))
+                }
+                JoinOutcome::Unauthorized { attempts_remaining } => {
+                    Answer::Error(ErrorBody::unauthorized(attempts_remaining))
+                }
+            },
+        )
     }
 
     /// Registers the new session with the hub; events after `version` queue

@@ -18,6 +18,10 @@ fn help_names_every_option_and_its_environment_variable() {
         ("--join-time-floor-ms", "STELGANO_JOIN_TIME_FLOOR_MS"),
         ("--room-ttl-seconds", "STELGANO_ROOM_TTL_SECONDS"),
         ("--sweep-seconds", "STELGANO_SWEEP_SECONDS"),
+        ("--lockout-attempts", "STELGANO_LOCKOUT_ATTEMPTS"),
+        ("--lockout-seconds", "STELGANO_LOCKOUT_SECONDS"),
+        ("--hsts-max-age", "STELGANO_HSTS_MAX_AGE"),
+        ("--db-pool-size", "STELGANO_DB_POOL_SIZE"),
         ("--log-format", "STELGANO_LOG_FORMAT"),
     ] {
         assert!(
@@ -36,4 +40,41 @@ fn a_lifetime_beyond_a_year_is_refused() {
         .expect("runs");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("room-ttl-seconds"));
+}
+
+#[test]
+fn settings_outside_production_are_warned_about_at_start_up() {
+    // STD1-JOIN-18 (lockout), STD1-JOIN-21 (time floor), STD1-SRV-15 (HSTS
+    // max-age). The warnings come before the database is touched, so an
+    // unusable DATABASE_URL ends the run right after them.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
+        .args([
+            "--lockout-attempts",
+            "11",
+            "--join-time-floor-ms",
+            "50",
+            "--hsts-max-age",
+            "60",
+        ])
+        .env("DATABASE_URL", "not-a-url")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for warning in ["lockout weaker", "join time floor below", "HSTS max-age"] {
+        assert!(stderr.contains(warning), "{warning}:\n{stderr}");
+    }
+    assert!(
+        stderr.contains("DATABASE_URL is not a PostgreSQL URL"),
+        "{stderr}"
+    );
+
+    // The defaults draw no warning.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
+        .env("DATABASE_URL", "not-a-url")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("runs");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("WARN"));
 }

@@ -96,6 +96,27 @@ async fn every_response_carries_the_security_headers_and_no_cookie() {
 }
 
 #[tokio::test]
+async fn hsts_is_sent_on_every_response_only_when_configured() {
+    // STD1-SRV-15: the TLS itself is the reverse proxy's; the header is ours.
+    let (plain, _stop) = start().await;
+    let (_, headers, _) = get(plain, "/").await;
+    assert_eq!(header(&headers, "strict-transport-security"), None);
+
+    let instance = common::instance_with(common::fresh_pool().await, Duration::ZERO, |s| {
+        s.hsts = Some(stelgano_server::app::hsts_header(31_536_000));
+    })
+    .await;
+    for path in ["/", "/healthz", "/x", "/missing"] {
+        let (_, headers, _) = get(instance.addr, path).await;
+        assert_eq!(
+            header(&headers, "strict-transport-security"),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn panic_route_and_health() {
     // STD1-SRV-13, STD1-SRV-11
     let (addr, _stop) = start().await;

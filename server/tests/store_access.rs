@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use stelgano_server::store::{CreateOutcome, JoinOutcome, Slot, create_room, join_room};
+use stelgano_server::store::{CreateOutcome, JoinOutcome, Lockout, Slot, create_room, join_room};
 use stelgano_spec::derive::PartyHashes;
 use stelgano_spec::ids::PairingHash;
 
@@ -67,7 +67,7 @@ async fn create_opens_slot_one_and_join_returns_to_it() {
     let created = stelgano_spec::wire::Timestamp::from_datetime(created).expect("in range");
     // STD1-LIFE-1: the lifetime runs from the creation time.
     assert_eq!(joined.ttl_expires_at.seconds_since(created), 7 * 24 * 3600);
-    let again = join_room(&pool, &join_request(&alice, None))
+    let again = join_room(&pool, &join_request(&alice, None), Lockout::default())
         .await
         .expect("store");
     let JoinOutcome::Joined {
@@ -122,7 +122,7 @@ async fn join_never_creates_a_room() {
     // STD1-JOIN-3
     let pool = common::fresh_pool().await;
     let typo = party("+1 555 012 3457", "1234");
-    let outcome = join_room(&pool, &join_request(&typo, None))
+    let outcome = join_room(&pool, &join_request(&typo, None), Lockout::default())
         .await
         .expect("store");
     assert_eq!(outcome, JoinOutcome::NotFound { expired: None });
@@ -135,9 +135,13 @@ async fn the_pairing_code_takes_slot_two_once() {
     let pool = common::fresh_pool().await;
     let (_alice, pairing) = alice_room(&pool).await;
     let bob = party("+1 555 012 3456", "9999");
-    let outcome = join_room(&pool, &join_request(&bob, Some(pairing)))
-        .await
-        .expect("store");
+    let outcome = join_room(
+        &pool,
+        &join_request(&bob, Some(pairing)),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     let JoinOutcome::Joined {
         joined,
         binding,
@@ -159,9 +163,13 @@ async fn the_pairing_code_takes_slot_two_once() {
         "the code is single-use"
     );
     // Bob returns with the code still in his request: it is ignored.
-    let again = join_room(&pool, &join_request(&bob, Some(pairing)))
-        .await
-        .expect("store");
+    let again = join_room(
+        &pool,
+        &join_request(&bob, Some(pairing)),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert!(
         matches!(
             again,
@@ -174,9 +182,13 @@ async fn the_pairing_code_takes_slot_two_once() {
     );
     // Someone else with the used code: the room is paired, so it is a wrong PIN.
     let eve = party("+1 555 012 3456", "5555");
-    let outcome = join_room(&pool, &join_request(&eve, Some(pairing)))
-        .await
-        .expect("store");
+    let outcome = join_room(
+        &pool,
+        &join_request(&eve, Some(pairing)),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert_eq!(
         outcome,
         JoinOutcome::Unauthorized {
@@ -197,7 +209,7 @@ async fn sender_identity_is_bound_to_the_record() {
     let mut forged = alice;
     forged.sender_hash = party("+1 555 012 3456", "9999").sender_hash;
     assert_eq!(
-        join_room(&pool, &join_request(&forged, None))
+        join_room(&pool, &join_request(&forged, None), Lockout::default())
             .await
             .expect("store"),
         JoinOutcome::SenderMismatch
@@ -206,9 +218,13 @@ async fn sender_identity_is_bound_to_the_record() {
     let mut bob = party("+1 555 012 3456", "9999");
     bob.sender_hash = alice.sender_hash;
     assert_eq!(
-        join_room(&pool, &join_request(&bob, Some(pairing)))
-            .await
-            .expect("store"),
+        join_room(
+            &pool,
+            &join_request(&bob, Some(pairing)),
+            Lockout::default()
+        )
+        .await
+        .expect("store"),
         JoinOutcome::SenderMismatch
     );
     assert_eq!(
@@ -223,6 +239,49 @@ async fn sender_identity_is_bound_to_the_record() {
 }
 
 #[tokio::test]
+async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
+    // STD1-JOIN-18, STD1-JOIN-19: `L` and `D` are the operator's.
+    let pool = common::fresh_pool().await;
+    let (alice, _) = alice_room(&pool).await;
+    let mallory = party("+1 555 012 3456", "0000");
+    let lockout = Lockout {
+        attempts: n(3),
+        duration: n(90),
+    };
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(
+            join_room(&pool, &join_request(&mallory, None), lockout)
+                .await
+                .expect("store"),
+        );
+    }
+    assert_eq!(
+        seen,
+        [
+            JoinOutcome::Unauthorized {
+                attempts_remaining: n(2)
+            },
+            JoinOutcome::Unauthorized {
+                attempts_remaining: n(1)
+            },
+            JoinOutcome::Locked { retry_after: n(90) },
+        ]
+    );
+    // The right PIN is refused like any other while the lock lasts, with
+    // the time left of the one lock time.
+    let right = join_room(&pool, &join_request(&alice, None), lockout)
+        .await
+        .expect("store");
+    let JoinOutcome::Locked { retry_after } = right else {
+        panic!("{right:?}");
+    };
+    assert!(retry_after.get() <= 90, "{retry_after}");
+    assert!(Lockout::default().conforming());
+    assert!(!lockout.conforming(), "a 90 s lock is not for production");
+}
+
+#[tokio::test]
 async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
     // STD1-JOIN-18, STD1-JOIN-19, STD1-JOIN-20, STD1-JOIN-5 (rule 5 in an unpaired room)
     let pool = common::fresh_pool().await;
@@ -233,7 +292,7 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         // Alternate wrong pairing codes and code-less wrong PINs.
         let pairing = (i % 2 == 0).then(|| code("ZZZZ-ZZZZ"));
         seen.push(
-            join_room(&pool, &join_request(&mallory, pairing))
+            join_room(&pool, &join_request(&mallory, pairing), Lockout::default())
                 .await
                 .expect("store"),
         );
@@ -253,7 +312,7 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         })
         .collect();
     assert_eq!(seen, expected);
-    let tenth = join_room(&pool, &join_request(&mallory, None))
+    let tenth = join_room(&pool, &join_request(&mallory, None), Lockout::default())
         .await
         .expect("store");
     assert_eq!(
@@ -263,10 +322,10 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         }
     );
     // While locked, the right PIN gets the same answer as a wrong one.
-    let right = join_room(&pool, &join_request(&alice, None))
+    let right = join_room(&pool, &join_request(&alice, None), Lockout::default())
         .await
         .expect("store");
-    let wrong = join_room(&pool, &join_request(&mallory, None))
+    let wrong = join_room(&pool, &join_request(&mallory, None), Lockout::default())
         .await
         .expect("store");
     assert!(matches!(right, JoinOutcome::Locked { .. }), "{right:?}");
@@ -288,17 +347,17 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
     let (alice, _) = alice_room(&pool).await;
     let mallory = party("+1 555 012 3456", "0000");
     for _ in 0..3 {
-        join_room(&pool, &join_request(&mallory, None))
+        join_room(&pool, &join_request(&mallory, None), Lockout::default())
             .await
             .expect("store");
     }
     assert!(matches!(
-        join_room(&pool, &join_request(&alice, None))
+        join_room(&pool, &join_request(&alice, None), Lockout::default())
             .await
             .expect("store"),
         JoinOutcome::Joined { .. }
     ));
-    let next = join_room(&pool, &join_request(&mallory, None))
+    let next = join_room(&pool, &join_request(&mallory, None), Lockout::default())
         .await
         .expect("store");
     assert_eq!(
@@ -313,7 +372,7 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
         .execute(&pool)
         .await
         .expect("age the lock");
-    let after = join_room(&pool, &join_request(&mallory, None))
+    let after = join_room(&pool, &join_request(&mallory, None), Lockout::default())
         .await
         .expect("store");
     assert_eq!(
@@ -323,7 +382,7 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
         }
     );
     assert!(matches!(
-        join_room(&pool, &join_request(&alice, None))
+        join_room(&pool, &join_request(&alice, None), Lockout::default())
             .await
             .expect("store"),
         JoinOutcome::Joined { .. }
@@ -340,7 +399,7 @@ async fn an_expired_room_is_gone_and_its_number_reusable() {
         .await
         .expect("id");
     common::age_all_rooms(&pool).await;
-    let outcome = join_room(&pool, &join_request(&alice, None))
+    let outcome = join_room(&pool, &join_request(&alice, None), Lockout::default())
         .await
         .expect("store");
     let JoinOutcome::NotFound {
@@ -449,10 +508,12 @@ async fn racing_slot_two_claims_admit_one_party() {
             .expect("store");
         let (bob, eve) = (party(&number, "2222"), party(&number, "3333"));
         let (pb, pe) = (pool.clone(), pool.clone());
-        let tb =
-            tokio::spawn(async move { join_room(&pb, &join_request(&bob, Some(pairing))).await });
-        let te =
-            tokio::spawn(async move { join_room(&pe, &join_request(&eve, Some(pairing))).await });
+        let tb = tokio::spawn(async move {
+            join_room(&pb, &join_request(&bob, Some(pairing)), Lockout::default()).await
+        });
+        let te = tokio::spawn(async move {
+            join_room(&pe, &join_request(&eve, Some(pairing)), Lockout::default()).await
+        });
         let outcomes = [
             tb.await.expect("task").expect("store"),
             te.await.expect("task").expect("store"),

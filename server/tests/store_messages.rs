@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use stelgano_server::store::{
-    CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOutcome, ReadOutcome,
+    CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOutcome, Lockout, ReadOutcome,
     ResetOutcome, RoomGone, SendOutcome, SessionBinding, create_room, delete_message, edit_message,
     expire_room, join_room, read_receipt, reset_pairing, send_message, sweep_expired,
 };
@@ -37,7 +37,9 @@ async fn room(
     }
     let bob = party(number, "9999");
     let join = common::join_request(&bob, Some(pairing));
-    let JoinOutcome::Joined { binding: b, .. } = join_room(pool, &join).await.expect("store")
+    let JoinOutcome::Joined { binding: b, .. } = join_room(pool, &join, Lockout::default())
+        .await
+        .expect("store")
     else {
         panic!("joined")
     };
@@ -253,14 +255,16 @@ async fn reset_pairing_replaces_the_code_of_an_unpaired_room_only() {
         sender_hash: bob.sender_hash,
         pairing_hash: Some(pairing),
     };
-    let old = join_room(&pool, &join(code("P2K4-9H7M")))
+    let old = join_room(&pool, &join(code("P2K4-9H7M")), Lockout::default())
         .await
         .expect("store");
     assert!(
         matches!(old, JoinOutcome::PairingInvalid { .. }),
         "the old code no longer works: {old:?}"
     );
-    let new = join_room(&pool, &join(fresh)).await.expect("store");
+    let new = join_room(&pool, &join(fresh), Lockout::default())
+        .await
+        .expect("store");
     assert!(
         matches!(
             new,

@@ -668,7 +668,10 @@ async fn silent_peers_are_pinged_and_sessionless_connections_closed() {
         idle_close: Duration::from_secs(30),
         join_deadline: Duration::from_millis(400),
     };
-    let server = common::instance_with(common::fresh_pool().await, Duration::ZERO, timeouts).await;
+    let server = common::instance_with(common::fresh_pool().await, Duration::ZERO, |s| {
+        s.timeouts = timeouts;
+    })
+    .await;
     let mut joined = Client::connect(&server).await;
     joined.request(create(&party("1234"))).await;
     assert!(

@@ -57,9 +57,11 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// Longest `ref` a client may send, in characters (STD1-WIRE-9).
 pub const MAX_REF_CHARS: usize = 64;
 
-/// Failures that lock a room (STD1-JOIN-18).
+/// Failures that lock a room: the default, and the most a production
+/// deployment may configure (STD1-JOIN-18).
 pub const LOCKOUT_ATTEMPTS: u32 = 10;
-/// How long a lock lasts (STD1-JOIN-18).
+/// How long a lock lasts: the default, and the least a production
+/// deployment may configure (STD1-JOIN-18).
 pub const LOCKOUT_DURATION: Duration = Duration::from_secs(30 * 60);
 /// Default join/create time floor (STD1-JOIN-21).
 pub const DEFAULT_JOIN_TIME_FLOOR: Duration = Duration::from_millis(500);

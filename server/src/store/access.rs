@@ -16,6 +16,36 @@ use super::{
     timestamp,
 };
 
+/// When failures lock a room, and for how long (STD1-JOIN-18): the spec's
+/// `L` and `D`. The defaults are the spec's; other values exist for tests
+/// and conformance runs, and `conforming` says whether production may use
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lockout {
+    /// Failures that lock the room (`L`).
+    pub attempts: NonZeroU32,
+    /// How long the lock lasts (`D`), whole seconds from 1 to `u32::MAX`.
+    pub duration: NonZeroU32,
+}
+
+impl Default for Lockout {
+    fn default() -> Self {
+        Self {
+            attempts: NonZeroU32::new(LOCKOUT_ATTEMPTS).unwrap_or(NonZeroU32::MIN),
+            duration: NonZeroU32::new(LOCKOUT_DURATION.as_secs() as u32).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+}
+
+impl Lockout {
+    /// Whether a production deployment may use these values: at most the
+    /// spec's attempts and at least its duration (STD1-JOIN-18).
+    pub fn conforming(&self) -> bool {
+        self.attempts.get() <= LOCKOUT_ATTEMPTS
+            && u64::from(self.duration.get()) >= LOCKOUT_DURATION.as_secs()
+    }
+}
+
 /// The answer to `create` (STD1-JOIN-1, STD1-JOIN-2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CreateOutcome {
@@ -115,7 +145,11 @@ pub async fn create_room(
 
 /// Decides a `join` by the rules of STD1-JOIN-5, in one transaction under
 /// the room's row lock.
-pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome, StoreError> {
+pub async fn join_room(
+    pool: &PgPool,
+    request: &JoinRoom,
+    lockout: Lockout,
+) -> Result<JoinOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     let room = sqlx::query(
         "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, version
@@ -189,7 +223,7 @@ pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome,
     if let (1, Some(claimed)) = (records.len(), request.pairing_hash) {
         let expected: Option<Vec<u8>> = room.try_get("pairing_hash")?;
         if expected.as_deref() != Some(claimed.as_bytes().as_slice()) {
-            let outcome = match gate.count_failure(&mut tx, id, now).await? {
+            let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
                 Failure::Remaining(attempts_remaining) => {
                     JoinOutcome::PairingInvalid { attempts_remaining }
                 }
@@ -242,7 +276,7 @@ pub async fn join_room(pool: &PgPool, request: &JoinRoom) -> Result<JoinOutcome,
     }
 
     // Rule 5: a wrong PIN (STD1-JOIN-19).
-    let outcome = match gate.count_failure(&mut tx, id, now).await? {
+    let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
         Failure::Remaining(attempts_remaining) => JoinOutcome::Unauthorized { attempts_remaining },
         Failure::Locked(retry_after) => JoinOutcome::Locked { retry_after },
     };
@@ -289,24 +323,28 @@ impl FailureGate {
         })
     }
 
-    /// Adds one failure; the tenth locks the room (STD1-JOIN-18, STD1-JOIN-19).
+    /// Adds one failure; the `L`-th locks the room (STD1-JOIN-18,
+    /// STD1-JOIN-19).
     async fn count_failure(
         &self,
         conn: &mut PgConnection,
         id: RoomId,
         now: Timestamp,
+        lockout: Lockout,
     ) -> Result<Failure, StoreError> {
-        let count = self.effective + 1;
-        let (locked_until, failure) = if count >= LOCKOUT_ATTEMPTS {
-            let until = now
-                .checked_add(LOCKOUT_DURATION)
-                .ok_or_else(|| StoreError::Corrupt("lock time overflows the calendar".into()))?;
-            (Some(until), Failure::Locked(lockout_seconds()))
-        } else {
-            // 1 <= LOCKOUT_ATTEMPTS - count because count < LOCKOUT_ATTEMPTS.
-            let left = NonZeroU32::new(LOCKOUT_ATTEMPTS - count).unwrap_or(NonZeroU32::MIN);
-            (None, Failure::Remaining(left))
-        };
+        let count = self.effective.saturating_add(1);
+        let (locked_until, failure) =
+            match NonZeroU32::new(lockout.attempts.get().saturating_sub(count)) {
+                Some(left) => (None, Failure::Remaining(left)),
+                None => {
+                    let until = now
+                        .checked_add(Duration::from_secs(lockout.duration.get().into()))
+                        .ok_or_else(|| {
+                            StoreError::Corrupt("lock time overflows the calendar".into())
+                        })?;
+                    (Some(until), Failure::Locked(lockout.duration))
+                }
+            };
         sqlx::query("UPDATE rooms SET failures = $2, locked_until = $3 WHERE id = $1")
             .bind(id.as_uuid())
             .bind(i32::try_from(count).unwrap_or(i32::MAX))
@@ -315,11 +353,6 @@ impl FailureGate {
             .await?;
         Ok(failure)
     }
-}
-
-fn lockout_seconds() -> NonZeroU32 {
-    NonZeroU32::new(u32::try_from(LOCKOUT_DURATION.as_secs()).unwrap_or(u32::MAX))
-        .unwrap_or(NonZeroU32::MIN)
 }
 
 /// Whole seconds as a positive `retry_after`.

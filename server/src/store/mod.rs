@@ -15,7 +15,7 @@ mod access;
 pub mod events;
 mod session_ops;
 
-pub use access::{CreateOutcome, JoinOutcome, create_room, join_room};
+pub use access::{CreateOutcome, JoinOutcome, Lockout, create_room, join_room};
 pub use session_ops::{
     DeleteOutcome, EditOutcome, ExpireOutcome, ReadOutcome, ResetOutcome, RoomGone, SendOutcome,
     TypingOutcome, check_room, delete_message, edit_message, expire_room, publish_typing,

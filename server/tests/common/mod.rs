@@ -161,29 +161,28 @@ pub const ALLOWED_ORIGIN: &str = "https://stelgano.example";
 /// lifetime and the given time floor; several instances may share a pool's
 /// database, as several servers share one in production.
 pub async fn instance(pool: PgPool, floor: std::time::Duration) -> Instance {
-    instance_with(
-        pool,
-        floor,
-        stelgano_server::app::ConnectionTimeouts::default(),
-    )
-    .await
+    instance_with(pool, floor, |_| {}).await
 }
 
-/// As [`instance`], with the given connection timeouts.
+/// As [`instance`], with settings changed by `configure` (connection
+/// timeouts, lockout, HSTS).
 pub async fn instance_with(
     pool: PgPool,
     floor: std::time::Duration,
-    timeouts: stelgano_server::app::ConnectionTimeouts,
+    configure: impl FnOnce(&mut stelgano_server::app::AppState),
 ) -> Instance {
     use std::sync::Arc;
-    let state = stelgano_server::app::AppState {
+    let mut state = stelgano_server::app::AppState {
         pool: pool.clone(),
         hub: Arc::new(stelgano_server::hub::Hub::default()),
         join_time_floor: floor,
         room_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
         allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
-        timeouts,
+        timeouts: stelgano_server::app::ConnectionTimeouts::default(),
+        lockout: stelgano_server::store::Lockout::default(),
+        hsts: None,
     };
+    configure(&mut state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
