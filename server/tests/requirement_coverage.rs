@@ -10,16 +10,8 @@ use stelgano_spec::requirements::{REQUIREMENTS, Role, cited_ids};
 /// Server requirements without a test yet, and why.
 const NOT_YET_TESTED: &[(&str, &str)] = &[
     (
-        "STD1-SRV-4",
-        "constant-time comparison arrives with keyed storage (issue 9)",
-    ),
-    (
         "STD1-SRV-9",
         "backup documentation belongs to the deployment kit (issue 7)",
-    ),
-    (
-        "STD1-SRV-15",
-        "TLS and HSTS come from the reverse proxy of the deployment kit (issue 7)",
     ),
     ("STD1-SRV-18", "rate limits arrive with issue 7"),
     (

@@ -50,6 +50,14 @@ macro_rules! hex64_type {
             pub fn to_hex(&self) -> String {
                 hex::encode(self.0)
             }
+
+            /// Equality whose time does not depend on where the values
+            /// differ, for comparing a client's guess with a stored value
+            /// (STD1-SRV-4). `==` stops at the first differing byte.
+            pub fn ct_eq(&self, other: &Self) -> bool {
+                use ctutils::CtEq;
+                self.0[..].ct_eq(&other.0[..]).to_bool()
+            }
         }
 
         /// From 32 bytes read back from storage.
@@ -333,6 +341,22 @@ mod tests {
         assert!(format!("{HEX}0").parse::<RoomHash>().is_err());
         assert!(format!(" {}", &HEX[1..]).parse::<RoomHash>().is_err());
         assert!("g".repeat(64).parse::<AccessHash>().is_err());
+    }
+
+    #[test]
+    fn constant_time_equality_agrees_with_equality() {
+        // STD1-SRV-4: same answer as `==` wherever the values differ.
+        let base = [0x5a_u8; 32];
+        let a = AccessHash::from_bytes(base);
+        assert!(a.ct_eq(&AccessHash::from_bytes(base)));
+        for at in [0, 15, 31] {
+            for flip in [0x01_u8, 0x80, 0xff] {
+                let mut other = base;
+                other[at] ^= flip;
+                let b = AccessHash::from_bytes(other);
+                assert!(!a.ct_eq(&b) && a != b, "byte {at} ^ {flip:#x}");
+            }
+        }
     }
 
     #[test]

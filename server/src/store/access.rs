@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool, Row};
 use stelgano_spec::constants::{LOCKOUT_ATTEMPTS, LOCKOUT_DURATION};
-use stelgano_spec::ids::{AccessHash, RoomId, SenderHash};
+use stelgano_spec::ids::{AccessHash, PairingHash, RoomId, SenderHash};
 use stelgano_spec::wire::{Broadcast, CreateRoom, ExpiryCause, JoinRoom, Joined, Timestamp};
 use time::OffsetDateTime;
 
@@ -196,8 +196,9 @@ pub async fn join_room(
         if slot == Slot::Creator {
             slot_one_sender = Some(sender);
         }
-        if access == request.access_hash {
-            if sender != request.sender_hash {
+        // Constant-time comparisons of the guess (STD1-SRV-4).
+        if access.ct_eq(&request.access_hash) {
+            if !sender.ct_eq(&request.sender_hash) {
                 tx.rollback().await?;
                 return Ok(JoinOutcome::SenderMismatch);
             }
@@ -221,8 +222,15 @@ pub async fn join_room(
 
     // Rule 4: a claim on the open slot 2 (STD1-JOIN-14).
     if let (1, Some(claimed)) = (records.len(), request.pairing_hash) {
-        let expected: Option<Vec<u8>> = room.try_get("pairing_hash")?;
-        if expected.as_deref() != Some(claimed.as_bytes().as_slice()) {
+        let expected: Option<PairingHash> = room
+            .try_get::<Option<Vec<u8>>, _>("pairing_hash")?
+            .map(|bytes| {
+                PairingHash::try_from(bytes.as_slice())
+                    .map_err(|_| StoreError::Corrupt("pairing_hash".into()))
+            })
+            .transpose()?;
+        // Constant-time comparison of the guessed code (STD1-SRV-4).
+        if !expected.is_some_and(|expected| expected.ct_eq(&claimed)) {
             let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
                 Failure::Remaining(attempts_remaining) => {
                     JoinOutcome::PairingInvalid { attempts_remaining }
@@ -232,7 +240,7 @@ pub async fn join_room(
             tx.commit().await?;
             return Ok(outcome);
         }
-        if slot_one_sender == Some(request.sender_hash) {
+        if slot_one_sender.is_some_and(|s| s.ct_eq(&request.sender_hash)) {
             tx.rollback().await?;
             return Ok(JoinOutcome::SenderMismatch);
         }
