@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::PgPool;
@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::hub::Hub;
 use crate::store::events::{CHANNEL, Reassembler};
 use crate::store::{Lockout, StoreError, sweep_expired};
+use crate::web_assets;
 use crate::ws::Connection;
 
 /// What every request handler shares.
@@ -65,17 +66,13 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'none'; \
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// The placeholder client page until the web client lands.
-const INDEX_HTML: &str = include_str!("../../web/index.html");
-
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route(WS_PATH, get(websocket))
         .route("/healthz", get(healthz))
         .route("/x", get(panic_route))
-        .route("/", get(index))
-        .fallback(not_found)
+        .fallback(static_file)
         .layer(axum::middleware::map_response_with_state(
             state.hsts.clone(),
             security_headers,
@@ -134,15 +131,12 @@ async fn security_headers(
     response
 }
 
-async fn index() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        INDEX_HTML,
-    )
-}
-
-async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, "not found")
+/// Every other path: a file of the embedded client for `GET` and `HEAD`.
+async fn static_file(method: Method, uri: Uri) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return (StatusCode::METHOD_NOT_ALLOWED, "method not allowed").into_response();
+    }
+    web_assets::serve(uri).await
 }
 
 /// `GET /healthz`: 200 when the database answers (STD1-SRV-11).

@@ -14,4 +14,5 @@ pub mod db;
 pub mod hub;
 pub mod local_pg;
 pub mod store;
+pub mod web_assets;
 pub mod ws;

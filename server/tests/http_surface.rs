@@ -14,8 +14,19 @@ async fn start() -> (std::net::SocketAddr, common::Instance) {
 
 /// The status line and headers (lower-cased names) of a GET.
 async fn get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<(String, String)>, String) {
+    send(addr, "GET", path).await
+}
+
+/// The status, headers and body of a request without a body.
+async fn send(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+) -> (u16, Vec<(String, String)>, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
@@ -114,6 +125,37 @@ async fn hsts_is_sent_on_every_response_only_when_configured() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_embedded_client_is_served_file_by_file() {
+    // STD1-SRV-11, STD1-SRV-12: the static client, HTML never cached.
+    use stelgano_server::web_assets;
+    let (addr, _stop) = start().await;
+    let paths: Vec<&str> = web_assets::paths().collect();
+    assert!(paths.contains(&"/index.html"), "{paths:?}");
+    for path in paths.iter().copied().chain(["/"]) {
+        let (status, headers, body) = get(addr, path).await;
+        assert_eq!(status, 200, "{path}");
+        let expected = web_assets::lookup(path).expect("embedded");
+        assert_eq!(body.as_bytes(), expected, "{path}");
+        let media_type = header(&headers, "content-type").unwrap_or_default();
+        assert_eq!(
+            media_type,
+            web_assets::content_type(if path == "/" { "/index.html" } else { path }),
+            "{path}"
+        );
+        let cache = header(&headers, "cache-control");
+        if media_type.starts_with("text/html") {
+            assert_eq!(cache, Some("no-store"), "{path}");
+        } else {
+            assert_eq!(cache, Some("no-cache"), "{path}");
+        }
+    }
+    assert_eq!(get(addr, "/missing.js").await.0, 404);
+    assert_eq!(get(addr, "/../server/Cargo.toml").await.0, 404);
+    assert_eq!(send(addr, "POST", "/").await.0, 405);
+    assert_eq!(send(addr, "HEAD", "/").await.0, 200);
 }
 
 #[tokio::test]
