@@ -37,7 +37,8 @@ pub struct AppState {
 }
 
 /// The silence and join deadlines of a connection (STD1-WIRE-24,
-/// STD1-WIRE-25); the spec's values by default, shorter in tests.
+/// STD1-WIRE-25) and its send timeout; the spec's values by default,
+/// shorter in tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionTimeouts {
     /// Silence after which the server pings.
@@ -46,6 +47,8 @@ pub struct ConnectionTimeouts {
     pub idle_close: Duration,
     /// Time to open a session before the server closes (1008).
     pub join_deadline: Duration,
+    /// Time a peer has to take one frame before it counts as gone.
+    pub send: Duration,
 }
 
 impl Default for ConnectionTimeouts {
@@ -54,6 +57,7 @@ impl Default for ConnectionTimeouts {
             ping_after: stelgano_spec::constants::PING_INTERVAL,
             idle_close: stelgano_spec::constants::IDLE_TIMEOUT,
             join_deadline: stelgano_spec::constants::JOIN_DEADLINE,
+            send: Duration::from_secs(10),
         }
     }
 }

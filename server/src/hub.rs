@@ -243,6 +243,16 @@ impl Hub {
         .await;
     }
 
+    /// Whether the event listener is connected.
+    pub fn is_listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
+    }
+
+    /// Open connections, joined or not.
+    pub fn connection_count(&self) -> usize {
+        self.connections.load(Ordering::Acquire)
+    }
+
     /// Sessions currently registered (for shutdown and metrics).
     pub fn session_count(&self) -> usize {
         self.rooms().values().map(|r| r.members.len()).sum()

@@ -18,9 +18,6 @@ use crate::app::AppState;
 use crate::hub::Delivery;
 use crate::store::{self, CreateOutcome, JoinOutcome, RoomGone, SessionBinding, StoreError};
 
-/// How long a frame may take to be written before the peer counts as gone.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How long a reply may wait for its own broadcast to come back through
 /// the database before the connection gives up (STD1-WIRE-5: 1011).
 const OWN_EVENT_WAIT: Duration = Duration::from_secs(10);
@@ -87,8 +84,8 @@ impl Connection {
                 }
                 () = tokio::time::sleep_until(last_heard + timeouts.ping_after), if !pinged => {
                     pinged = true;
-                    if self.socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
-                        break Stop::Gone;
+                    if let Err(stop) = self.send_bounded(WsMessage::Ping(Vec::new().into())).await {
+                        break stop;
                     }
                 }
                 () = tokio::time::sleep_until(last_heard + timeouts.idle_close) => {
@@ -107,7 +104,8 @@ impl Connection {
                 code,
                 reason: Utf8Bytes::from_static(reason),
             };
-            let _ = self.socket.send(WsMessage::Close(Some(frame))).await;
+            // A peer that takes no close frame either is simply dropped.
+            let _ = self.send_bounded(WsMessage::Close(Some(frame))).await;
         }
         if let Some(session) = self.session.take() {
             self.state
@@ -415,11 +413,18 @@ impl Connection {
         self.send_text(&frame.to_json()).await
     }
 
-    /// Sends a text frame; a peer that does not take it within the send
-    /// timeout counts as gone (its queue is bounded by the hub).
+    /// Sends a text frame.
     async fn send_text(&mut self, text: &str) -> Result<(), Stop> {
-        let send = self.socket.send(WsMessage::Text(text.into()));
-        match tokio::time::timeout(SEND_TIMEOUT, send).await {
+        self.send_bounded(WsMessage::Text(text.into())).await
+    }
+
+    /// Sends a message; a peer that does not take it within the send
+    /// timeout counts as gone, so a client that stops reading cannot hold
+    /// the connection's task, or grow its queue, for ever (the hub bounds
+    /// the queue).
+    async fn send_bounded(&mut self, message: WsMessage) -> Result<(), Stop> {
+        let send = self.socket.send(message);
+        match tokio::time::timeout(self.state.timeouts.send, send).await {
             Ok(Ok(())) => Ok(()),
             _ => Err(Stop::Gone),
         }

@@ -660,13 +660,15 @@ async fn session_state_comes_before_the_typing_limit() {
 
 #[tokio::test]
 async fn silent_peers_are_pinged_and_sessionless_connections_closed() {
-    // STD1-WIRE-24 (the ping after silence; the idle close needs a peer that
-    // ignores pings, which this client cannot be), STD1-WIRE-25, STD1-WIRE-5 (1008).
+    // STD1-WIRE-24 (the ping after silence; the idle close, which needs a
+    // peer that ignores pings, is in ws_transport.rs), STD1-WIRE-25,
+    // STD1-WIRE-5 (1008).
     use stelgano_server::app::ConnectionTimeouts;
     let timeouts = ConnectionTimeouts {
         ping_after: Duration::from_millis(200),
         idle_close: Duration::from_secs(30),
         join_deadline: Duration::from_millis(400),
+        ..ConnectionTimeouts::default()
     };
     let server = common::instance_with(common::fresh_pool().await, Duration::ZERO, |s| {
         s.timeouts = timeouts;
@@ -702,4 +704,52 @@ async fn shutdown_closes_every_connection_with_going_away() {
     server.shut_down();
     joined.expect_close(1001).await;
     bare.expect_close(1001).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_event_listener_ends_sessions_and_service_resumes() {
+    // Issue: a listener that reconnects re-reads room state rather than
+    // missing an event: sessions that may have missed one are closed (1011,
+    // STD1-WIRE-5) and their clients rejoin to the current state (STD1-CLI-22).
+    let server = start(Duration::ZERO).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    a.request(create(&alice)).await;
+    b.request(join(&bob, Some(pairing()))).await;
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::PartyPaired {})
+    );
+
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&server.pool)
+    .await
+    .expect("terminate the listener");
+    assert_eq!(terminated, [true], "one listener");
+    a.expect_close(1011).await;
+    b.expect_close(1011).await;
+
+    // The listener comes back by itself (bounded wait on its state).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !server.hub.is_listening() {
+        assert!(tokio::time::Instant::now() < deadline, "listener is back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    let (_, joined) = a.request(join(&alice, None)).await;
+    assert!(matches!(ok(joined), ReplyBody::Joined(_)));
+    b.request(join(&bob, None)).await;
+    let (_, sent) = a.request(send(7, None)).await;
+    let ReplyBody::Sent(sent) = ok(sent) else {
+        panic!("sent")
+    };
+    match b.next_frame().await {
+        ServerFrame::Broadcast(Broadcast::NewMessage(m)) => assert_eq!(m.id, sent.message_id),
+        other => panic!("expected new_message, got {other:?}"),
+    }
 }

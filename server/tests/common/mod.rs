@@ -144,6 +144,8 @@ pub fn database_url(database: &str) -> String {
 pub struct Instance {
     pub addr: std::net::SocketAddr,
     pub pool: PgPool,
+    /// The instance's session registry, to observe its connections.
+    pub hub: std::sync::Arc<stelgano_server::hub::Hub>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -183,6 +185,7 @@ pub async fn instance_with(
         hsts: None,
     };
     configure(&mut state);
+    let hub = Arc::clone(&state.hub);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -199,6 +202,7 @@ pub async fn instance_with(
     Instance {
         addr,
         pool,
+        hub,
         stop: Some(stop),
     }
 }
