@@ -458,6 +458,55 @@ async fn create_replaces_an_expired_room_it_finds() {
 const RACE_ROUNDS: usize = 100;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_takes_its_time_after_waiting_for_the_room() {
+    // STD1-SRV-7: the operation's time is read at its place in the room's
+    // order. A create queued behind another operation on a room that
+    // expires meanwhile finds it expired, as it would if run after it.
+    let pool = common::fresh_pool().await;
+    let (alice, pairing) = alice_room(&pool).await;
+    sqlx::query(
+        "UPDATE rooms SET ttl_expires_at = date_trunc('second', clock_timestamp()) + interval '1 second'",
+    )
+    .execute(&pool)
+    .await
+    .expect("a room about to expire");
+
+    // Another operation holds the room's lock.
+    let mut holder = pool.begin().await.expect("begin");
+    sqlx::query("SELECT 1 FROM rooms FOR UPDATE")
+        .execute(&mut *holder)
+        .await
+        .expect("lock");
+    let create = tokio::spawn({
+        let pool = pool.clone();
+        let request = create_request(&alice, pairing);
+        async move { create_room(&pool, &request, WEEK).await }
+    });
+    // Release the lock only once the create waits for it and the room's
+    // time has passed on the database clock (bounded waits on conditions).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while scalar(&pool, "SELECT count(*) FROM pg_locks WHERE NOT granted").await == 0
+        || scalar(
+            &pool,
+            "SELECT count(*) FROM rooms WHERE ttl_expires_at > date_trunc('second', clock_timestamp())",
+        )
+        .await
+            > 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "create waits, time passes");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    holder.commit().await.expect("release");
+
+    let outcome = create.await.expect("task").expect("store");
+    let CreateOutcome::Created { expired, .. } = outcome else {
+        panic!("the expired room is replaced: {outcome:?}")
+    };
+    assert!(expired.is_some(), "its expiry is announced");
+    assert_eq!(scalar(&pool, "SELECT count(*) FROM rooms").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_creates_make_exactly_one_room() {
     // STD1-JOIN-4: many rounds of two creates of one number at once.
     let pool = common::fresh_pool().await;

@@ -88,19 +88,37 @@ pub enum JoinOutcome {
 /// that is past its expiry time is deleted first (STD1-LIFE-4); a live one
 /// makes the answer `room_exists` (STD1-JOIN-2). Two racing creates are
 /// settled by the unique `room_hash` (STD1-JOIN-4).
+///
+/// The operation's time is read only once it holds its place in the
+/// room's order (STD1-SRV-7): after the lock on an existing room, and
+/// again after the insert, which may have waited for a racing create of
+/// the same hash that then rolled back.
 pub async fn create_room(
     pool: &PgPool,
     request: &CreateRoom,
     lifetime: Duration,
 ) -> Result<CreateOutcome, StoreError> {
     let mut tx = pool.begin().await?;
-    let now = operation_time(&mut tx).await?;
-    let ttl_expires_at = now
-        .checked_add(lifetime)
-        .ok_or_else(|| StoreError::Corrupt("room lifetime overflows the calendar".into()))?;
-    let expired = delete_if_expired(&mut tx, request.room_hash.as_bytes(), now).await?;
+    let existing = sqlx::query(
+        "SELECT id, ttl_expires_at, version FROM rooms WHERE room_hash = $1 FOR UPDATE",
+    )
+    .bind(request.room_hash.as_bytes().as_slice())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mut now = operation_time(&mut tx).await?;
+    let mut expired = None;
+    if let Some(room) = existing {
+        if timestamp(room.try_get("ttl_expires_at")?)? > now {
+            tx.rollback().await?;
+            return Ok(CreateOutcome::RoomExists);
+        }
+        let id = room_id(&room, "id")?;
+        expire_and_delete(&mut tx, id, room.try_get("version")?, ExpiryCause::Ttl).await?;
+        expired = Some(ExpiredRoom(id));
+    }
     let room_id =
         RoomId::random().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
+    let mut ttl_expires_at = expiry(now, lifetime)?;
     let inserted = sqlx::query(
         "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at, pairing_hash)
          VALUES ($1, $2, $3, $4, $5)
@@ -114,10 +132,22 @@ pub async fn create_room(
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
-        // Nothing was changed except possibly an expired room's deletion,
-        // which a live room with the same hash rules out.
+        // A racing create committed the same hash first. Nothing here has
+        // changed: an expired room's deletion would have held that create
+        // back until this one committed.
         tx.rollback().await?;
         return Ok(CreateOutcome::RoomExists);
+    }
+    let inserted_at = operation_time(&mut tx).await?;
+    if inserted_at != now {
+        now = inserted_at;
+        ttl_expires_at = expiry(now, lifetime)?;
+        sqlx::query("UPDATE rooms SET created_at = $2, ttl_expires_at = $3 WHERE id = $1")
+            .bind(room_id.as_uuid())
+            .bind(now.to_datetime())
+            .bind(ttl_expires_at.to_datetime())
+            .execute(&mut *tx)
+            .await?;
     }
     insert_record(
         &mut tx,
@@ -390,23 +420,11 @@ async fn insert_record(
     Ok(())
 }
 
-/// Deletes the room with this hash if its expiry time has passed.
-async fn delete_if_expired(
-    conn: &mut PgConnection,
-    room_hash: &[u8; 32],
-    now: Timestamp,
-) -> Result<Option<ExpiredRoom>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id, version FROM rooms WHERE room_hash = $1 AND ttl_expires_at <= $2 FOR UPDATE",
-    )
-    .bind(room_hash.as_slice())
-    .bind(now.to_datetime())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let id = room_id(&row, "id")?;
-    expire_and_delete(conn, id, row.try_get("version")?, ExpiryCause::Ttl).await?;
-    Ok(Some(ExpiredRoom(id)))
+/// The end of a lifetime that starts at `start` (STD1-LIFE-1).
+fn expiry(start: Timestamp, lifetime: Duration) -> Result<Timestamp, StoreError> {
+    start
+        .checked_add(lifetime)
+        .ok_or_else(|| StoreError::Corrupt("room lifetime overflows the calendar".into()))
 }
 
 /// Tells the room's sessions it ended, then deletes it (STD1-LIFE-2 to
