@@ -45,6 +45,12 @@ pub struct Config {
     #[arg(long, env = "STELGANO_DATA_DIR", default_value = "stelgano-data")]
     pub data_dir: PathBuf,
 
+    /// Directory of PostgreSQL's `initdb` and `pg_ctl` for the private
+    /// cluster. By default they are looked up on PATH, then under
+    /// /usr/lib/postgresql/<newest version>/bin.
+    #[arg(long, env = "STELGANO_PG_BIN_DIR")]
+    pub pg_bin_dir: Option<PathBuf>,
+
     /// Origin allowed to open WebSocket connections (repeat, or separate
     /// with commas in the environment). Defaults to http://<listen>.
     /// Requests without an Origin header (non-browser clients) are allowed.

@@ -31,10 +31,10 @@ const DEBIAN_LIB: &str = "/usr/lib/postgresql";
 #[derive(Debug, thiserror::Error)]
 pub enum LocalPgError {
     #[error(
-        "PostgreSQL server binaries (initdb, pg_ctl) were not found on PATH or under {DEBIAN_LIB}; \
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found {0}; \
          install them (Debian/Ubuntu: `apt-get install postgresql`) or set DATABASE_URL"
     )]
-    BinariesMissing,
+    BinariesMissing(String),
     #[error("running as root, but there is no `postgres` system user to run PostgreSQL as")]
     NoPostgresUser,
     #[error("the data directory path {0:?} cannot be used (it must be valid UTF-8 without quotes)")]
@@ -77,9 +77,25 @@ pub enum Durability {
 
 impl LocalCluster {
     /// Creates the cluster in `data_dir` if needed, and starts it unless it
-    /// is already running.
-    pub fn start(data_dir: &Path, durability: Durability) -> Result<Self, LocalPgError> {
-        let bin_dir = find_bin_dir().ok_or(LocalPgError::BinariesMissing)?;
+    /// is already running. The binaries come from `bin_dir` when given,
+    /// otherwise from `PATH` or Debian's installation directory.
+    pub fn start(
+        data_dir: &Path,
+        bin_dir: Option<&Path>,
+        durability: Durability,
+    ) -> Result<Self, LocalPgError> {
+        let bin_dir = match bin_dir {
+            Some(dir) if has_binaries(dir) => dir.to_path_buf(),
+            Some(dir) => {
+                return Err(LocalPgError::BinariesMissing(format!(
+                    "in {}",
+                    dir.display()
+                )));
+            }
+            None => find_bin_dir().ok_or_else(|| {
+                LocalPgError::BinariesMissing(format!("on PATH or under {DEBIAN_LIB}"))
+            })?,
+        };
         let run_as = if is_root() {
             Some(postgres_user()?)
         } else {
@@ -256,7 +272,7 @@ impl LocalCluster {
 /// The directory holding `initdb` and `pg_ctl`: `PATH` first, then the
 /// newest major version under Debian's library directory.
 fn find_bin_dir() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let has_both = has_binaries;
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
             if has_both(&dir) {
@@ -277,6 +293,11 @@ fn find_bin_dir() -> Option<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().map(|(_, bin)| bin)
+}
+
+/// Whether `dir` holds `initdb` and `pg_ctl`.
+fn has_binaries(dir: &Path) -> bool {
+    dir.join("initdb").is_file() && dir.join("pg_ctl").is_file()
 }
 
 fn is_root() -> bool {

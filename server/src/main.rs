@@ -53,7 +53,8 @@ async fn main() -> anyhow::Result<()> {
         None => {
             let cluster = tokio::task::spawn_blocking({
                 let dir = config.data_dir.clone();
-                move || LocalCluster::start(&dir, Durability::Durable)
+                let bin_dir = config.pg_bin_dir.clone();
+                move || LocalCluster::start(&dir, bin_dir.as_deref(), Durability::Durable)
             })
             .await?
             .context("starting the private PostgreSQL cluster")?;

@@ -14,6 +14,7 @@ fn help_names_every_option_and_its_environment_variable() {
         ("--listen", "STELGANO_LISTEN"),
         ("--database-url", "DATABASE_URL"),
         ("--data-dir", "STELGANO_DATA_DIR"),
+        ("--pg-bin-dir", "STELGANO_PG_BIN_DIR"),
         ("--allowed-origin", "STELGANO_ALLOWED_ORIGINS"),
         ("--join-time-floor-ms", "STELGANO_JOIN_TIME_FLOOR_MS"),
         ("--room-ttl-seconds", "STELGANO_ROOM_TTL_SECONDS"),

@@ -24,6 +24,7 @@ struct ServerProcess {
 }
 
 impl Drop for ServerProcess {
+    // SIGKILL, for a test that failed midway.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -37,26 +38,92 @@ fn free_port() -> SocketAddr {
 }
 
 async fn spawn_server(database_url: &str) -> ServerProcess {
+    spawn(|command| {
+        command.env("DATABASE_URL", database_url);
+    })
+    .await
+}
+
+/// Starts the binary on a free port with no time floor and the settings
+/// `configure` adds, and waits until it accepts connections.
+async fn spawn(configure: impl FnOnce(&mut Command)) -> ServerProcess {
     let addr = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stelgano-server"));
+    command
         .args(["--listen", &addr.to_string(), "--join-time-floor-ms", "0"])
-        .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let process = ServerProcess { child, addr };
-    // Ready when it accepts connections (bounded: a server that never comes up fails the test).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        .stderr(Stdio::null());
+    configure(&mut command);
+    let child = command.spawn().expect("the server starts");
+    let mut process = ServerProcess { child, addr };
+    // Ready when it accepts connections (bounded: a server that never comes
+    // up fails the test; the first start of a private cluster runs initdb).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
         assert!(
             tokio::time::Instant::now() < deadline,
             "server on {addr} did not start"
         );
+        assert!(
+            process.child.try_wait().expect("status").is_none(),
+            "the server exited while starting"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     process
+}
+
+impl ServerProcess {
+    /// Sends SIGTERM and waits (bounded) for a clean exit.
+    async fn terminate(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("status") {
+                assert!(status.success(), "clean exit after SIGTERM: {status}");
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "exits after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// A data directory for a private cluster, whose PostgreSQL is shut down
+/// and files removed when dropped, however the test ends.
+struct DataDir(std::path::PathBuf);
+
+impl DataDir {
+    fn new() -> Self {
+        // Under /tmp, which the `postgres` user can reach when tests run as root.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Self(std::env::temp_dir().join(format!("stelgano-embedded-{}-{nanos}", std::process::id())))
+    }
+
+    fn postmaster_pid(&self) -> Option<String> {
+        let text = std::fs::read_to_string(self.0.join("cluster/postmaster.pid")).ok()?;
+        text.lines().next().map(str::to_owned)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if let Some(pid) = self.postmaster_pid() {
+            // Immediate shutdown of a cluster a failed test left running.
+            let _ = Command::new("kill").args(["-QUIT", &pid]).status();
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 type Ws =
@@ -169,4 +236,71 @@ async fn two_processes_serve_the_two_parties_of_a_room() {
         })
     );
     assert!(matches!(next(&mut a).await, Message::Close(Some(f)) if u16::from(f.code) == 1000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_database_url_the_server_runs_its_own_postgresql() {
+    // Issue: the embedded default. A fresh data directory gets a cluster;
+    // SIGTERM stops it; the next start reuses it, rooms included.
+    let data = DataDir::new();
+    let with_data_dir = |command: &mut Command| {
+        command
+            .env_remove("DATABASE_URL")
+            .arg("--data-dir")
+            .arg(&data.0);
+    };
+    let server = spawn(with_data_dir).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let pairing = PairingCode::parse("P2K4-9H7M").expect("code").hash();
+    let mut a = connect(&server).await;
+    let create = ClientEvent::Create(CreateRoom {
+        room_hash: alice.room_hash,
+        access_hash: alice.access_hash,
+        sender_hash: alice.sender_hash,
+        pairing_hash: pairing,
+        country_iso: None,
+    });
+    assert!(matches!(
+        request(&mut a, "1", create).await,
+        ServerFrame::Ok(_)
+    ));
+    drop(a);
+    assert!(data.postmaster_pid().is_some(), "the cluster runs");
+    server.terminate().await;
+    assert_eq!(data.postmaster_pid(), None, "stopped with the server");
+
+    let server = spawn(with_data_dir).await;
+    let mut b = connect(&server).await;
+    let join = ClientEvent::Join(JoinRoom {
+        room_hash: bob.room_hash,
+        access_hash: bob.access_hash,
+        sender_hash: bob.sender_hash,
+        pairing_hash: Some(pairing),
+    });
+    let ServerFrame::Ok(joined) = request(&mut b, "1", join).await else {
+        panic!("the room outlived the restart")
+    };
+    assert!(matches!(joined.ok, ReplyBody::Joined(_)));
+    drop(b);
+    server.terminate().await;
+    assert_eq!(data.postmaster_pid(), None);
+}
+
+#[test]
+fn without_postgresql_binaries_the_server_says_what_to_install() {
+    let data = DataDir::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
+        .env_remove("DATABASE_URL")
+        .arg("--data-dir")
+        .arg(&data.0)
+        .arg("--pg-bin-dir")
+        .arg(data.0.join("no-such-dir"))
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("initdb") && stderr.contains("apt-get install postgresql"),
+        "{stderr}"
+    );
 }

@@ -32,7 +32,7 @@ fn backend() -> &'static Backend {
             url.parse().expect("DATABASE_URL is a valid PostgreSQL URL"),
         )),
         Err(_) => Backend::Local(
-            LocalCluster::start(&test_cluster_dir(), Durability::Throwaway)
+            LocalCluster::start(&test_cluster_dir(), None, Durability::Throwaway)
                 .expect("the private test cluster starts"),
         ),
     })
