@@ -78,10 +78,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=55))]
     pub sweep_seconds: u64,
 
-    /// Failed joins that lock a room (STD1-JOIN-18). More than 10 is for
-    /// tests only.
+    /// Failed joins that lock a room, at most 10 (STD1-JOIN-18).
     #[arg(long, env = "STELGANO_LOCKOUT_ATTEMPTS", default_value_t = LOCKOUT_ATTEMPTS,
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = clap::value_parser!(u32).range(1..=LOCKOUT_ATTEMPTS as i64))]
     pub lockout_attempts: u32,
 
     /// How long a lock lasts, in seconds (STD1-JOIN-18). Less than 1800 is
@@ -119,10 +118,11 @@ impl Config {
 
     /// The lockout policy (STD1-JOIN-18).
     pub fn lockout(&self) -> Lockout {
-        Lockout {
-            attempts: NonZeroU32::new(self.lockout_attempts).unwrap_or(NonZeroU32::MIN),
-            duration: NonZeroU32::new(self.lockout_seconds).unwrap_or(NonZeroU32::MIN),
-        }
+        // clap has checked both ranges; the fallback is the spec's policy.
+        NonZeroU32::new(self.lockout_attempts)
+            .zip(NonZeroU32::new(self.lockout_seconds))
+            .and_then(|(attempts, seconds)| Lockout::new(attempts, seconds))
+            .unwrap_or_default()
     }
 
     /// The room lifetime.

@@ -37,6 +37,9 @@ struct Session {
 enum Stop {
     /// The peer left or the transport failed; nothing more to send.
     Gone,
+    /// The peer sent a close frame; the answering close frame, which the
+    /// WebSocket layer queued, still has to be written (RFC 6455 §5.5.1).
+    PeerClosed,
     /// Close with this code and reason.
     Close(u16, &'static str),
 }
@@ -99,13 +102,20 @@ impl Connection {
                 }
             }
         };
-        if let Stop::Close(code, reason) = stop {
-            let frame = CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            };
-            // A peer that takes no close frame either is simply dropped.
-            let _ = self.send_bounded(WsMessage::Close(Some(frame))).await;
+        // A peer that takes no close frame is simply dropped.
+        match stop {
+            Stop::Close(code, reason) => {
+                let frame = CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from_static(reason),
+                };
+                let _ = self.send_bounded(WsMessage::Close(Some(frame))).await;
+            }
+            Stop::PeerClosed => {
+                let flush = futures_util::SinkExt::flush(&mut self.socket);
+                let _ = tokio::time::timeout(self.state.timeouts.send, flush).await;
+            }
+            Stop::Gone => {}
         }
         if let Some(session) = self.session.take() {
             self.state
@@ -119,7 +129,8 @@ impl Connection {
         incoming: Option<Result<WsMessage, axum::Error>>,
     ) -> Result<(), Stop> {
         match incoming {
-            None | Some(Ok(WsMessage::Close(_))) => Err(Stop::Gone),
+            None => Err(Stop::Gone),
+            Some(Ok(WsMessage::Close(_))) => Err(Stop::PeerClosed),
             Some(Err(e)) => Err(transport_stop(e)),
             // STD1-WIRE-3
             Some(Ok(WsMessage::Binary(_))) => Err(Stop::Close(

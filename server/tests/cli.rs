@@ -44,14 +44,25 @@ fn a_lifetime_beyond_a_year_is_refused() {
 }
 
 #[test]
+fn more_than_ten_attempts_before_a_lock_is_refused() {
+    // STD1-JOIN-18: `L` is never above 10.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
+        .args(["--lockout-attempts", "11"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("lockout-attempts"));
+}
+
+#[test]
 fn settings_outside_production_are_warned_about_at_start_up() {
     // STD1-JOIN-18 (lockout), STD1-JOIN-21 (time floor), STD1-SRV-15 (HSTS
     // max-age). The warnings come before the database is touched, so an
     // unusable DATABASE_URL ends the run right after them.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
         .args([
-            "--lockout-attempts",
-            "11",
+            "--lockout-seconds",
+            "60",
             "--join-time-floor-ms",
             "50",
             "--hsts-max-age",
@@ -63,7 +74,11 @@ fn settings_outside_production_are_warned_about_at_start_up() {
         .expect("runs");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for warning in ["lockout weaker", "join time floor below", "HSTS max-age"] {
+    for warning in [
+        "lock duration shorter",
+        "join time floor below",
+        "HSTS max-age",
+    ] {
         assert!(stderr.contains(warning), "{warning}:\n{stderr}");
     }
     assert!(

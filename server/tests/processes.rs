@@ -304,3 +304,91 @@ fn without_postgresql_binaries_the_server_says_what_to_install() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn even_trace_logging_writes_no_client_value() {
+    // STD1-SRV-16: with RUST_LOG=trace, after a create, a join, a message
+    // and an error, the log holds no hash, ref, ciphertext, IV or address.
+    let database = common::empty_database().await;
+    let url = common::database_url(&database);
+    let log_path = std::env::temp_dir().join(format!("stelgano-trace-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let server = spawn(|command| {
+        command
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "trace")
+            .stderr(Stdio::from(log));
+    })
+    .await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let pairing = PairingCode::parse("P2K4-9H7M").expect("code").hash();
+    let mut a = connect(&server).await;
+    let client_address = match a.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().expect("address"),
+        _ => unreachable!("plain TCP"),
+    };
+    let mut b = connect(&server).await;
+    let create = ClientEvent::Create(CreateRoom {
+        room_hash: alice.room_hash,
+        access_hash: alice.access_hash,
+        sender_hash: alice.sender_hash,
+        pairing_hash: pairing,
+        country_iso: Some("DE".parse().expect("iso")),
+    });
+    request(&mut a, "ref-4c1d-create", create).await;
+    let join = ClientEvent::Join(JoinRoom {
+        room_hash: bob.room_hash,
+        access_hash: bob.access_hash,
+        sender_hash: bob.sender_hash,
+        pairing_hash: Some(pairing),
+    });
+    request(&mut b, "ref-4c1d-join", join).await;
+    let ciphertext = Ciphertext::from_bytes(vec![0x5c; 48]).expect("size");
+    let iv = Iv::from_array([0x3e; 12]);
+    let message = ClientEvent::SendMessage(SendMessage {
+        ciphertext: ciphertext.clone(),
+        iv,
+        replaces: None,
+    });
+    request(&mut a, "ref-4c1d-send", message).await;
+    a.send(Message::text(
+        r#"{"ref":"ref-4c1d-bad","event":"nope","data":{"x":"typed-by-user"}}"#,
+    ))
+    .await
+    .expect("send");
+    next_frame(&mut a).await;
+    drop((a, b));
+    server.terminate().await;
+
+    let text = std::fs::read_to_string(&log_path).expect("log");
+    let _ = std::fs::remove_file(&log_path);
+    assert!(!text.is_empty(), "trace logging produced lines");
+    let secrets = [
+        alice.room_hash.to_hex(),
+        alice.access_hash.to_hex(),
+        alice.sender_hash.to_hex(),
+        bob.access_hash.to_hex(),
+        pairing.to_hex(),
+        serde_json::to_value(&ciphertext)
+            .expect("json")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        serde_json::to_value(iv)
+            .expect("json")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        "ref-4c1d".to_owned(),
+        "typed-by-user".to_owned(),
+        client_address.to_string(),
+        format!(":{}", client_address.port()),
+    ];
+    for secret in secrets {
+        assert!(!secret.is_empty());
+        assert!(
+            !text.contains(&secret),
+            "the log contains {secret}:\n{text}"
+        );
+    }
+}

@@ -244,10 +244,8 @@ async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
     let pool = common::fresh_pool().await;
     let (alice, _) = alice_room(&pool).await;
     let mallory = party("+1 555 012 3456", "0000");
-    let lockout = Lockout {
-        attempts: n(3),
-        duration: n(90),
-    };
+    let lockout = Lockout::new(n(3), n(90)).expect("at most 10 attempts");
+    assert_eq!(Lockout::new(n(11), n(90)), None);
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.push(

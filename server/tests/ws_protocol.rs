@@ -753,3 +753,24 @@ async fn a_lost_event_listener_ends_sessions_and_service_resumes() {
         other => panic!("expected new_message, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_client_close_is_answered_with_a_close() {
+    // STD1-WIRE-3 (RFC 6455 §5.5.1): the closing handshake completes, for
+    // a session and for a connection without one.
+    let server = start(Duration::ZERO).await;
+    for joined in [true, false] {
+        let mut c = Client::connect(&server).await;
+        if joined {
+            c.request(create(&party("1234"))).await;
+        }
+        c.ws.close(None).await.expect("close sent");
+        let answer = tokio::time::timeout(Duration::from_secs(10), c.ws.next())
+            .await
+            .expect("an answer");
+        assert!(
+            matches!(answer, Some(Ok(Message::Close(_)))),
+            "joined {joined}: {answer:?}"
+        );
+    }
+}

@@ -57,8 +57,8 @@ pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// Longest `ref` a client may send, in characters (STD1-WIRE-9).
 pub const MAX_REF_CHARS: usize = 64;
 
-/// Failures that lock a room: the default, and the most a production
-/// deployment may configure (STD1-JOIN-18).
+/// Failures that lock a room: the default, and the most a server may be
+/// configured with (STD1-JOIN-18).
 pub const LOCKOUT_ATTEMPTS: u32 = 10;
 /// How long a lock lasts: the default, and the least a production
 /// deployment may configure (STD1-JOIN-18).

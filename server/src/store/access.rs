@@ -17,15 +17,16 @@ use super::{
 };
 
 /// When failures lock a room, and for how long (STD1-JOIN-18): the spec's
-/// `L` and `D`. The defaults are the spec's; other values exist for tests
+/// `L` and `D`. The defaults are the spec's; smaller values exist for tests
 /// and conformance runs, and `conforming` says whether production may use
 /// them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lockout {
-    /// Failures that lock the room (`L`).
-    pub attempts: NonZeroU32,
-    /// How long the lock lasts (`D`), whole seconds from 1 to `u32::MAX`.
-    pub duration: NonZeroU32,
+    /// Failures that lock the room (`L`), at most 10: the schema holds no
+    /// larger count.
+    attempts: NonZeroU32,
+    /// How long the lock lasts (`D`), in whole seconds.
+    duration: NonZeroU32,
 }
 
 impl Default for Lockout {
@@ -38,11 +39,19 @@ impl Default for Lockout {
 }
 
 impl Lockout {
-    /// Whether a production deployment may use these values: at most the
-    /// spec's attempts and at least its duration (STD1-JOIN-18).
+    /// `attempts` failures lock for `duration_seconds`; `None` when
+    /// `attempts` is above the spec's 10 (STD1-JOIN-18).
+    pub fn new(attempts: NonZeroU32, duration_seconds: NonZeroU32) -> Option<Self> {
+        (attempts.get() <= LOCKOUT_ATTEMPTS).then_some(Self {
+            attempts,
+            duration: duration_seconds,
+        })
+    }
+
+    /// Whether a production deployment may use these values: a lock at
+    /// least as long as the spec's (STD1-JOIN-18).
     pub fn conforming(&self) -> bool {
-        self.attempts.get() <= LOCKOUT_ATTEMPTS
-            && u64::from(self.duration.get()) >= LOCKOUT_DURATION.as_secs()
+        u64::from(self.duration.get()) >= LOCKOUT_DURATION.as_secs()
     }
 }
 
