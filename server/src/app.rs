@@ -11,13 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use stelgano_spec::constants::{MAX_FRAME_BYTES, WS_PATH, WS_SUBPROTOCOL};
 use tokio::net::TcpListener;
 
 use crate::hub::Hub;
-use crate::store::events::{CHANNEL, Reassembler};
-use crate::store::{Lockout, StoreError, sweep_expired};
+use crate::store::{Lockout, sweep_expired};
 use crate::web_assets;
 use crate::ws::Connection;
 
@@ -34,6 +32,8 @@ pub struct AppState {
     pub lockout: Lockout,
     /// The `Strict-Transport-Security` value, when configured (STD1-SRV-15).
     pub hsts: Option<HeaderValue>,
+    /// How often the event feed proves its connection (`feed`).
+    pub feed_heartbeat: Duration,
 }
 
 /// The silence and join deadlines of a connection (STD1-WIRE-24,
@@ -144,7 +144,11 @@ async fn static_file(method: Method, uri: Uri) -> Response {
 }
 
 /// `GET /healthz`: 200 when the database answers (STD1-SRV-11).
+/// Unhealthy too while the event feed is down: sessions cannot be served.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if !state.hub.is_listening() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "event feed down");
+    }
     match sqlx::query("SELECT 1").execute(&state.pool).await {
         Ok(_) => (StatusCode::OK, "ok"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
@@ -201,53 +205,6 @@ async fn websocket(
         .on_upgrade(move |socket| Connection::new(state, socket).run())
 }
 
-/// Forwards room events from the database to this instance's sessions,
-/// signalling `ready` once it first listens. A lost listener connection
-/// loses events, so every session here is ended and its client rejoins
-/// (STD1-CLI-22); sessions that register while it is down are ended too.
-pub async fn listen_for_events(
-    pool: PgPool,
-    hub: Arc<Hub>,
-    ready: tokio::sync::oneshot::Sender<()>,
-) {
-    let mut ready = Some(ready);
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match PgListener::connect_with(&pool).await {
-            Ok(mut listener) => match listener.listen(CHANNEL).await {
-                Ok(()) => {
-                    hub.set_listening(true);
-                    if let Some(ready) = ready.take() {
-                        let _ = ready.send(());
-                    }
-                    backoff = Duration::from_millis(100);
-                    let mut reassembler = Reassembler::default();
-                    while let Ok(Some(notification)) = listener.try_recv().await {
-                        match reassembler.push(notification.payload()) {
-                            Ok(Some(event)) => hub.dispatch(event),
-                            Ok(None) => {}
-                            Err(_) => tracing::warn!("ignored a malformed room event notification"),
-                        }
-                    }
-                    hub.set_listening(false);
-                    tracing::warn!(
-                        "room event listener lost its connection; ending this instance's sessions"
-                    );
-                    hub.resync_all();
-                }
-                Err(e) => {
-                    tracing::warn!(error = %StoreError::from(e).loggable(), "room event listener cannot listen")
-                }
-            },
-            Err(e) => {
-                tracing::warn!(error = %StoreError::from(e).loggable(), "room event listener cannot connect")
-            }
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-    }
-}
-
 /// Deletes rooms past their lifetime, announcing each (STD1-LIFE-4).
 pub async fn sweep_rooms(pool: PgPool, every: Duration) {
     const BATCH: i64 = 500;
@@ -284,9 +241,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (ready, listening) = tokio::sync::oneshot::channel();
-    let events = tokio::spawn(listen_for_events(
+    let events = tokio::spawn(crate::feed::run(
         state.pool.clone(),
         Arc::clone(&state.hub),
+        state.feed_heartbeat,
         ready,
     ));
     let sweep = tokio::spawn(sweep_rooms(state.pool.clone(), sweep_every));
@@ -300,14 +258,39 @@ pub async fn serve(
     });
     // No connection is accepted before events can be delivered.
     let _ = listening.await;
-    let state_hub = Arc::clone(&state.hub);
+    let hub = Arc::clone(&state.hub);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let hub = Arc::clone(&state_hub);
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
-    // Upgraded connections outlive `axum::serve`: close them with 1001.
+    let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+    let graceful = async move {
+        shutdown.await;
+        stopping_tx.send_replace(true);
+    };
+    // On shutdown, WebSocket connections (which `axum::serve` no longer
+    // tracks once upgraded) are closed with 1001 at once, beside the HTTP
+    // side's graceful stop; an HTTP client that never finishes its request
+    // cannot hold the process beyond the grace period.
+    let closing = tokio::spawn({
+        let hub = Arc::clone(&hub);
+        let mut stopping = stopping.clone();
+        async move {
+            let _ = stopping.wait_for(|s| *s).await;
+            hub.shut_down(SHUTDOWN_GRACE).await;
+        }
+    });
+    let serving = axum::serve(listener, app).with_graceful_shutdown(graceful);
+    let result = tokio::select! {
+        result = serving => result,
+        () = async {
+            let _ = stopping.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("HTTP connections still open after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
+    // Also when serving failed rather than being asked to stop.
     hub.shut_down(SHUTDOWN_GRACE).await;
+    closing.abort();
     events.abort();
     sweep.abort();
     prune.abort();

@@ -13,14 +13,14 @@
 //! is persisted.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use stelgano_spec::ids::RoomId;
 use tokio::sync::{Notify, mpsc};
 
-use crate::store::events::{Audience, RoomEvent};
+use crate::store::events::{Audience, RoomEvent, ends_room};
 use crate::store::{SessionBinding, Slot};
 
 /// Events kept per room for sessions registering just after them.
@@ -68,13 +68,21 @@ pub struct Hub {
     next_id: AtomicU64,
     /// Signalled whenever a session leaves, for shutdown to wait on.
     left: Notify,
-    /// Whether the event listener is connected (sessions registered while
-    /// it is not would miss events).
-    listening: AtomicBool,
+    /// The event listener's state: twice the number of connections it has
+    /// made, plus one while the current one is listening. Sessions whose
+    /// join did not run wholly within one listening connection may have
+    /// missed events ([`FeedToken`]).
+    feed: AtomicU64,
     /// Open connections, joined or not, and the shutdown signal they watch.
     connections: std::sync::atomic::AtomicUsize,
     shutting_down: tokio::sync::watch::Sender<bool>,
 }
+
+/// The listener connection that was live when a join began: the join's
+/// session receives every later event only if that connection is still
+/// the live one when it registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedToken(u64);
 
 /// An open connection, counted until dropped.
 pub struct ConnectionGuard<'a> {
@@ -126,22 +134,44 @@ impl Hub {
         }
     }
 
-    /// Records whether the event listener is connected.
+    /// Records that the event listener is connected and listening (a new
+    /// connection) or has lost its connection.
     pub fn set_listening(&self, listening: bool) {
-        self.listening.store(listening, Ordering::Release);
+        if listening {
+            let _ = self
+                .feed
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
+                    let connections = (f >> 1) + 1;
+                    Some((connections << 1) | 1)
+                });
+        } else {
+            self.feed.fetch_and(!1, Ordering::AcqRel);
+        }
+    }
+
+    /// The live listener connection, if there is one; take it before a join.
+    pub fn feed(&self) -> Option<FeedToken> {
+        let feed = self.feed.load(Ordering::Acquire);
+        (feed & 1 == 1).then_some(FeedToken(feed))
     }
 
     /// Registers a session that joined at `joined_version`, replaying the
     /// recent events it has not seen, or telling it to resync when some are
-    /// already gone or no listener is running.
-    pub fn register(&self, binding: &SessionBinding, joined_version: i64) -> Registration {
+    /// already gone or the listener connection is not the one `feed` named
+    /// before the join.
+    pub fn register(
+        &self,
+        binding: &SessionBinding,
+        joined_version: i64,
+        feed: Option<FeedToken>,
+    ) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, deliveries) = mpsc::channel(QUEUE);
         let mut rooms = self.rooms();
         let room = rooms.entry(binding.room_id).or_default();
         let oldest = room.recent.iter().filter_map(|(_, e)| e.version).min();
         let forgotten = oldest.is_some_and(|v| v > joined_version + 1);
-        if forgotten || !self.listening.load(Ordering::Acquire) {
+        if forgotten || feed.is_none() || feed != self.feed() {
             let _ = tx.try_send(Delivery::Resync);
         } else {
             let missed = room.recent.iter().map(|(_, e)| e).filter(|e| {
@@ -195,6 +225,11 @@ impl Hub {
             .is_ok()
         });
         if event.version.is_some() {
+            if ends_room(&event.frame) {
+                // Nothing of an expired room is kept; only its end, for a
+                // session registering just after it (STD1-LIFE-2).
+                room.recent.clear();
+            }
             room.recent.push_back((Instant::now(), event));
             while room.recent.len() > RECENT_EVENTS {
                 room.recent.pop_front();
@@ -217,14 +252,12 @@ impl Hub {
         });
     }
 
-    /// Tells every session here that events may have been lost.
+    /// Ends every session here: events may have been lost. Each session
+    /// still receives what is queued for it, which came in order, then sees
+    /// its queue end and closes; none can miss this, even with a full queue.
     pub fn resync_all(&self) {
-        for room in self.rooms().values_mut() {
-            for member in &room.members {
-                let _ = member.tx.try_send(Delivery::Resync);
-            }
-            room.recent.clear();
-        }
+        self.rooms().clear();
+        self.left.notify_waiters();
     }
 
     /// Asks every connection to close (1001) and waits, at most `grace`,
@@ -245,7 +278,7 @@ impl Hub {
 
     /// Whether the event listener is connected.
     pub fn is_listening(&self) -> bool {
-        self.listening.load(Ordering::Acquire)
+        self.feed().is_some()
     }
 
     /// Open connections, joined or not.
@@ -304,7 +337,7 @@ mod tests {
         let hub = listening_hub();
         hub.dispatch(event(Some(1), Audience::All, "v1"));
         hub.dispatch(event(Some(2), Audience::All, "v2"));
-        let mut late = hub.register(&binding(Slot::Second), 1);
+        let mut late = hub.register(&binding(Slot::Second), 1, hub.feed());
         hub.dispatch(event(Some(3), Audience::All, "v3"));
         assert_eq!(frames(&mut late.deliveries), ["v2", "v3"]);
     }
@@ -313,13 +346,13 @@ mod tests {
     fn audience_and_unversioned_events() {
         // STD1-MSG-16: typing reaches the other slot only.
         let hub = listening_hub();
-        let mut creator = hub.register(&binding(Slot::Creator), 0);
-        let mut second = hub.register(&binding(Slot::Second), 0);
+        let mut creator = hub.register(&binding(Slot::Creator), 0, hub.feed());
+        let mut second = hub.register(&binding(Slot::Second), 0, hub.feed());
         hub.dispatch(event(None, Audience::Slot(Slot::Creator), "typing"));
         assert_eq!(frames(&mut creator.deliveries), ["typing"]);
         assert!(frames(&mut second.deliveries).is_empty());
         // Unversioned events are not replayed to later sessions.
-        let mut later = hub.register(&binding(Slot::Creator), 0);
+        let mut later = hub.register(&binding(Slot::Creator), 0, hub.feed());
         assert!(frames(&mut later.deliveries).is_empty());
     }
 
@@ -328,13 +361,13 @@ mod tests {
         // STD1-WIRE-30: without a listener, or after the events a session
         // needs were forgotten, it is told to resync.
         let idle = Hub::default();
-        let mut early = idle.register(&binding(Slot::Creator), 0);
+        let mut early = idle.register(&binding(Slot::Creator), 0, idle.feed());
         assert_eq!(frames(&mut early.deliveries), ["resync"]);
         let hub = listening_hub();
         for v in 1..=40 {
             hub.dispatch(event(Some(v), Audience::All, "e"));
         }
-        let mut late = hub.register(&binding(Slot::Second), 2);
+        let mut late = hub.register(&binding(Slot::Second), 2, hub.feed());
         assert_eq!(
             frames(&mut late.deliveries),
             ["resync"],
@@ -345,7 +378,7 @@ mod tests {
     #[test]
     fn a_reader_that_falls_behind_is_dropped() {
         let hub = listening_hub();
-        let _slow = hub.register(&binding(Slot::Creator), 0);
+        let _slow = hub.register(&binding(Slot::Creator), 0, hub.feed());
         for v in 1..=i64::try_from(QUEUE + 1).expect("small") {
             hub.dispatch(event(Some(v), Audience::All, "e"));
         }
@@ -355,11 +388,72 @@ mod tests {
     #[test]
     fn unregistered_sessions_and_resync() {
         let hub = listening_hub();
-        let first = hub.register(&binding(Slot::Creator), 0);
-        let mut second = hub.register(&binding(Slot::Creator), 0);
+        let first = hub.register(&binding(Slot::Creator), 0, hub.feed());
+        let mut second = hub.register(&binding(Slot::Creator), 0, hub.feed());
         hub.unregister(binding(Slot::Creator).room_id, first.id);
         assert_eq!(hub.session_count(), 1);
+        hub.dispatch(event(Some(1), Audience::All, "v1"));
         hub.resync_all();
-        assert_eq!(frames(&mut second.deliveries), ["resync"]);
+        assert_eq!(hub.session_count(), 0);
+        assert_eq!(frames(&mut second.deliveries), ["v1"], "what was queued");
+        assert_eq!(
+            second.deliveries.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected),
+            "then the end"
+        );
+    }
+
+    #[test]
+    fn a_full_queue_still_learns_of_a_lost_listener() {
+        // STD1-WIRE-30: no silent gap even when no resync message fits.
+        let hub = listening_hub();
+        let mut full = hub.register(&binding(Slot::Creator), 0, hub.feed());
+        for v in 1..=i64::try_from(QUEUE).expect("small") {
+            hub.dispatch(event(Some(v), Audience::All, "e"));
+        }
+        hub.resync_all();
+        assert_eq!(frames(&mut full.deliveries).len(), QUEUE);
+        assert_eq!(
+            full.deliveries.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        );
+    }
+
+    #[test]
+    fn a_join_across_a_listener_reconnect_resyncs() {
+        // STD1-WIRE-30: events committed between the old connection's loss
+        // and the new one's LISTEN reached nobody.
+        let hub = listening_hub();
+        let before_join = hub.feed();
+        hub.set_listening(false);
+        hub.set_listening(true);
+        assert!(hub.feed().is_some() && hub.feed() != before_join);
+        let mut session = hub.register(&binding(Slot::Creator), 0, before_join);
+        assert_eq!(frames(&mut session.deliveries), ["resync"]);
+        let mut fresh = hub.register(&binding(Slot::Creator), 0, hub.feed());
+        assert!(frames(&mut fresh.deliveries).is_empty());
+    }
+
+    #[test]
+    fn an_expiry_forgets_the_room_s_earlier_events() {
+        // STD1-LIFE-2: a room's ciphertext is not kept after it expired.
+        let hub = listening_hub();
+        hub.dispatch(event(Some(1), Audience::All, r#"{"event":"new_message"}"#));
+        hub.dispatch(event(
+            Some(2),
+            Audience::All,
+            r#"{"event":"room_expired","data":{}}"#,
+        ));
+        let mut late = hub.register(&binding(Slot::Second), 0, hub.feed());
+        assert_eq!(
+            frames(&mut late.deliveries),
+            ["resync"],
+            "version 1 is gone, so a session that needed it cannot be served"
+        );
+        let mut later = hub.register(&binding(Slot::Second), 1, hub.feed());
+        assert_eq!(
+            frames(&mut later.deliveries),
+            [r#"{"event":"room_expired","data":{}}"#]
+        );
     }
 }

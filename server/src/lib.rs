@@ -11,6 +11,7 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod feed;
 pub mod hub;
 pub mod local_pg;
 pub mod store;

@@ -78,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         timeouts: ConnectionTimeouts::default(),
         lockout: config.lockout(),
         hsts: config.hsts_max_age.map(hsts_header),
+        feed_heartbeat: stelgano_server::feed::DEFAULT_HEARTBEAT,
     };
     let listener = TcpListener::bind(config.listen)
         .await

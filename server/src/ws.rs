@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::app::AppState;
-use crate::hub::Delivery;
+use crate::hub::{Delivery, FeedToken};
 use crate::store::{self, CreateOutcome, JoinOutcome, RoomGone, SessionBinding, StoreError};
 
 /// How long a reply may wait for its own broadcast to come back through
@@ -309,6 +309,9 @@ impl Connection {
         &mut self,
         request: &stelgano_spec::wire::CreateRoom,
     ) -> Result<Answer, StoreError> {
+        // Taken before the transaction: events committed after it must
+        // reach the session through this same listener connection.
+        let feed = self.state.hub.feed();
         Ok(
             match store::create_room(&self.state.pool, request, self.state.room_ttl).await? {
                 CreateOutcome::Created {
@@ -317,7 +320,7 @@ impl Connection {
                     version,
                     ..
                 } => {
-                    self.open_session(binding, version);
+                    self.open_session(binding, version, feed);
                     Answer::Ok(ReplyBody::Joined(*joined))
                 }
                 CreateOutcome::RoomExists => Answer::error(ErrorReason::RoomExists),
@@ -329,6 +332,7 @@ impl Connection {
         &mut self,
         request: &stelgano_spec::wire::JoinRoom,
     ) -> Result<Answer, StoreError> {
+        let feed = self.state.hub.feed();
         Ok(
             match store::join_room(&self.state.pool, request, self.state.lockout).await? {
                 JoinOutcome::Joined {
@@ -337,7 +341,7 @@ impl Connection {
                     version,
                     ..
                 } => {
-                    self.open_session(binding, version);
+                    self.open_session(binding, version, feed);
                     Answer::Ok(ReplyBody::Joined(*joined))
                 }
                 JoinOutcome::NotFound { .. } => Answer::error(ErrorReason::NotFound),
@@ -357,8 +361,8 @@ impl Connection {
 
     /// Registers the new session with the hub; events after `version` queue
     /// until the reply has been sent (STD1-WIRE-30).
-    fn open_session(&mut self, binding: SessionBinding, version: i64) {
-        let registration = self.state.hub.register(&binding, version);
+    fn open_session(&mut self, binding: SessionBinding, version: i64, feed: Option<FeedToken>) {
+        let registration = self.state.hub.register(&binding, version, feed);
         self.session = Some(Session {
             binding,
             hub_id: registration.id,
@@ -401,7 +405,7 @@ impl Connection {
             }
             Some(Delivery::Frame { version, frame }) => {
                 self.send_text(&frame).await?;
-                let ends = frame.starts_with(ROOM_EXPIRED_PREFIX);
+                let ends = store::events::ends_room(&frame);
                 if let (Some(session), Some(v)) = (self.session.as_mut(), version) {
                     session.delivered = if ends {
                         i64::MAX
@@ -470,9 +474,6 @@ async fn wait_for_floor(floor: Duration, started: Instant) {
     };
     tokio::time::sleep_until(started + floor + Duration::from_micros(jitter)).await;
 }
-
-/// The canonical encoding of a `room_expired` broadcast starts so.
-const ROOM_EXPIRED_PREFIX: &str = r#"{"event":"room_expired""#;
 
 /// What a request is answered with.
 enum Answer {

@@ -774,3 +774,117 @@ async fn a_client_close_is_answered_with_a_close() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_of_one_connection_serves_a_conversation() {
+    // The event feed has a connection of its own, so the configured pool
+    // is wholly for requests (issue: pool size is configurable).
+    let database = common::empty_database().await;
+    let pool = common::pool_for(&database, 1).await;
+    stelgano_server::db::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate");
+    let server = common::instance(pool, Duration::ZERO).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    assert!(matches!(
+        ok(a.request(create(&alice)).await.1),
+        ReplyBody::Joined(_)
+    ));
+    assert!(matches!(
+        ok(b.request(join(&bob, Some(pairing()))).await.1),
+        ReplyBody::Joined(_)
+    ));
+    assert!(matches!(
+        ok(a.request(send(1, None)).await.1),
+        ReplyBody::Sent(_)
+    ));
+}
+
+/// A PostgreSQL backend stopped with SIGSTOP, continued when dropped.
+struct StoppedBackend(i32);
+
+impl Drop for StoppedBackend {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silently_dead_event_feed_is_noticed_by_its_heartbeat() {
+    // STD1-WIRE-30, STD1-WIRE-5 (1011): a listener connection that stops
+    // answering without closing (here its backend is frozen) is found out
+    // by the feed's heartbeat; sessions end, and service resumes.
+    let server = common::instance_with(common::fresh_pool().await, Duration::ZERO, |s| {
+        s.feed_heartbeat = Duration::from_millis(200);
+    })
+    .await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut a = Client::connect(&server).await;
+    a.request(create(&alice)).await;
+
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&server.pool)
+    .await
+    .expect("the listener's backend");
+    let [pid] = pids[..] else {
+        panic!("one listener: {pids:?}")
+    };
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    if !stopped.success() {
+        // Only a PostgreSQL on another machine or user (DATABASE_URL)
+        // cannot be signalled; the suite's own cluster always can.
+        eprintln!("skipped: cannot signal the PostgreSQL backend {pid}");
+        return;
+    }
+    let frozen = StoppedBackend(pid);
+    a.expect_close(1011).await;
+    drop(frozen);
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !server.hub.is_listening() {
+        assert!(tokio::time::Instant::now() < deadline, "the feed is back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    a.request(join(&alice, None)).await;
+    b.request(join(&bob, Some(pairing()))).await;
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::PartyPaired {})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_is_not_held_up_by_an_unfinished_http_request() {
+    // STD1-WIRE-5 (1001 at once) and a bounded stop: a client that sent
+    // half a request head keeps neither the sessions nor the process.
+    use tokio::io::AsyncWriteExt;
+    let mut server = start(Duration::ZERO).await;
+    let mut joined = Client::connect(&server).await;
+    joined.request(create(&party("1234"))).await;
+    let mut stalled = TcpStream::connect(server.addr).await.expect("connect");
+    stalled
+        .write_all(b"GET / HTTP/1.1\r\nHost: stelgano.example\r\n")
+        .await
+        .expect("half a request");
+
+    server.shut_down();
+    joined.expect_close(1001).await;
+    let served = tokio::time::timeout(Duration::from_secs(30), &mut server.served)
+        .await
+        .expect("serving stops within the grace period");
+    assert!(matches!(served, Ok(Ok(()))), "{served:?}");
+    drop(stalled);
+}

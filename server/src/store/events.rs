@@ -51,6 +51,12 @@ pub struct RoomEvent {
     pub frame: String,
 }
 
+/// Whether a broadcast frame is `room_expired`, after which the room has
+/// no more events (its canonical encoding starts so).
+pub fn ends_room(frame: &str) -> bool {
+    frame.starts_with(r#"{"event":"room_expired""#)
+}
+
 /// Increments the room's version for a broadcasting operation.
 pub(super) async fn bump_version(conn: &mut PgConnection, room: RoomId) -> Result<i64, StoreError> {
     Ok(

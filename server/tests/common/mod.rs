@@ -146,6 +146,8 @@ pub struct Instance {
     pub pool: PgPool,
     /// The instance's session registry, to observe its connections.
     pub hub: std::sync::Arc<stelgano_server::hub::Hub>,
+    /// The serving task; it ends after a shutdown.
+    pub served: tokio::task::JoinHandle<std::io::Result<()>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -183,6 +185,7 @@ pub async fn instance_with(
         timeouts: stelgano_server::app::ConnectionTimeouts::default(),
         lockout: stelgano_server::store::Lockout::default(),
         hsts: None,
+        feed_heartbeat: stelgano_server::feed::DEFAULT_HEARTBEAT,
     };
     configure(&mut state);
     let hub = Arc::clone(&state.hub);
@@ -191,7 +194,7 @@ pub async fn instance_with(
         .expect("bind");
     let addr = listener.local_addr().expect("address");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(stelgano_server::app::serve(
+    let served = tokio::spawn(stelgano_server::app::serve(
         listener,
         state,
         std::time::Duration::from_secs(1),
@@ -203,6 +206,7 @@ pub async fn instance_with(
         addr,
         pool,
         hub,
+        served,
         stop: Some(stop),
     }
 }
