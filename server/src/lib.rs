@@ -3,8 +3,10 @@
 //! Rooms live in PostgreSQL; clients speak the std-1 WebSocket protocol
 //! (`spec/std-1.md`, implemented with the `stelgano-spec` crate). Every room
 //! operation is one transaction under the room's row lock (`store`); its
-//! broadcasts travel through PostgreSQL `NOTIFY` to every instance (`hub`),
-//! and each connection orders replies after its own broadcasts (`ws`).
+//! broadcasts travel through PostgreSQL `NOTIFY` to every instance, whose
+//! `LISTEN` connection (`feed`, kept honest by heartbeats) hands them to its
+//! sessions (`hub`), and each connection orders replies after its own
+//! broadcasts (`ws`).
 //! Without `DATABASE_URL` the server runs a private PostgreSQL cluster
 //! (`local_pg`).
 
