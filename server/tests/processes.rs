@@ -12,8 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use stelgano_spec::derive::{PartyHashes, Phone, Pin};
 use stelgano_spec::pairing::PairingCode;
 use stelgano_spec::wire::{
-    Broadcast, Ciphertext, ClientEvent, ClientFrame, CreateRoom, ExpiryCause, Iv, JoinRoom,
-    ReplyBody, SendMessage, ServerFrame,
+    Broadcast, Ciphertext, ClientEvent, ClientFrame, CreateRoom, ExpiryCause, Iv, ReplyBody,
+    SendMessage, ServerFrame,
 };
 use tokio_tungstenite::tungstenite::Message;
 
@@ -183,23 +183,12 @@ async fn two_processes_serve_the_two_parties_of_a_room() {
     let mut a = connect(&one).await;
     let mut b = connect(&two).await;
 
-    let create = ClientEvent::Create(CreateRoom {
-        room_hash: alice.room_hash,
-        access_hash: alice.access_hash,
-        sender_hash: alice.sender_hash,
-        pairing_hash: pairing,
-        country_iso: None,
-    });
+    let create = ClientEvent::Create(common::create_request(&alice, pairing));
     assert!(matches!(
         request(&mut a, "1", create).await,
         ServerFrame::Ok(_)
     ));
-    let join = ClientEvent::Join(JoinRoom {
-        room_hash: bob.room_hash,
-        access_hash: bob.access_hash,
-        sender_hash: bob.sender_hash,
-        pairing_hash: Some(pairing),
-    });
+    let join = ClientEvent::Join(common::join_request(&bob, Some(pairing)));
     assert!(matches!(
         request(&mut b, "1", join).await,
         ServerFrame::Ok(_)
@@ -253,13 +242,7 @@ async fn without_database_url_the_server_runs_its_own_postgresql() {
     let (alice, bob) = (party("1234"), party("9999"));
     let pairing = PairingCode::parse("P2K4-9H7M").expect("code").hash();
     let mut a = connect(&server).await;
-    let create = ClientEvent::Create(CreateRoom {
-        room_hash: alice.room_hash,
-        access_hash: alice.access_hash,
-        sender_hash: alice.sender_hash,
-        pairing_hash: pairing,
-        country_iso: None,
-    });
+    let create = ClientEvent::Create(common::create_request(&alice, pairing));
     assert!(matches!(
         request(&mut a, "1", create).await,
         ServerFrame::Ok(_)
@@ -271,12 +254,7 @@ async fn without_database_url_the_server_runs_its_own_postgresql() {
 
     let server = spawn(with_data_dir).await;
     let mut b = connect(&server).await;
-    let join = ClientEvent::Join(JoinRoom {
-        room_hash: bob.room_hash,
-        access_hash: bob.access_hash,
-        sender_hash: bob.sender_hash,
-        pairing_hash: Some(pairing),
-    });
+    let join = ClientEvent::Join(common::join_request(&bob, Some(pairing)));
     let ServerFrame::Ok(joined) = request(&mut b, "1", join).await else {
         panic!("the room outlived the restart")
     };
@@ -336,12 +314,7 @@ async fn even_trace_logging_writes_no_client_value() {
         country_iso: Some("DE".parse().expect("iso")),
     });
     request(&mut a, "ref-4c1d-create", create).await;
-    let join = ClientEvent::Join(JoinRoom {
-        room_hash: bob.room_hash,
-        access_hash: bob.access_hash,
-        sender_hash: bob.sender_hash,
-        pairing_hash: Some(pairing),
-    });
+    let join = ClientEvent::Join(common::join_request(&bob, Some(pairing)));
     request(&mut b, "ref-4c1d-join", join).await;
     let ciphertext = Ciphertext::from_bytes(vec![0x5c; 48]).expect("size");
     let iv = Iv::from_array([0x3e; 12]);

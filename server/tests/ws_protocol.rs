@@ -86,6 +86,13 @@ impl Client {
     }
 }
 
+async fn room_count(server: &TestServer) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM rooms")
+        .fetch_one(&server.pool)
+        .await
+        .expect("count rooms")
+}
+
 fn reason(frame: &ServerFrame) -> Option<ErrorReason> {
     match frame {
         ServerFrame::Error(e) => Some(e.error.reason),
@@ -218,11 +225,7 @@ async fn a_full_conversation() {
         })
     );
     b.expect_close(1000).await;
-    let rooms: i64 = sqlx::query_scalar("SELECT count(*) FROM rooms")
-        .fetch_one(&server.pool)
-        .await
-        .expect("q");
-    assert_eq!(rooms, 0);
+    assert_eq!(room_count(&server).await, 0);
 }
 
 #[tokio::test]
@@ -618,11 +621,7 @@ async fn a_session_whose_room_passed_its_time_is_told_and_closed() {
         "{seen:?}"
     );
     c.expect_close(1000).await;
-    let rooms: i64 = sqlx::query_scalar("SELECT count(*) FROM rooms")
-        .fetch_one(&server.pool)
-        .await
-        .expect("q");
-    assert_eq!(rooms, 0);
+    assert_eq!(room_count(&server).await, 0);
 }
 
 #[tokio::test]
