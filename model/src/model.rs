@@ -1,0 +1,351 @@
+//! The room protocol as a stateright [`Model`]: which steps each state
+//! allows, what they lead to, and the properties every reachable state
+//! must have.
+
+use stateright::{Model, Property};
+
+use crate::action::{Action, Code, Op, Request};
+use crate::outcome::Outcome;
+use crate::rules::{Fault, Rules};
+use crate::state::{Claim, Event, Party, State};
+
+/// The model with its bounds.
+#[derive(Clone, Debug)]
+pub struct RoomModel {
+    pub rules: Rules,
+    /// Messages sent in all (ids 1 to this).
+    pub max_messages: u8,
+    /// Rooms created for the steg number (a second after an expiry shows
+    /// the number is reusable, STD1-LIFE-5).
+    pub max_rooms: u8,
+    /// Times the creator may replace the pairing code per room.
+    pub max_code_resets: u8,
+}
+
+impl RoomModel {
+    /// The bounds the checks and the trace corpus use; README.md explains
+    /// why they suffice.
+    pub fn standard() -> Self {
+        Self {
+            rules: Rules {
+                lockout_attempts: 3,
+                fault: None,
+            },
+            max_messages: 3,
+            max_rooms: 2,
+            max_code_resets: 1,
+        }
+    }
+
+    /// The standard model with one guard switched off.
+    pub fn with_fault(fault: Fault) -> Self {
+        let mut model = Self::standard();
+        model.rules.fault = Some(fault);
+        model
+    }
+
+    /// The request `party` would make for `op` in `state`: its arguments
+    /// come from what the party's session has seen, which, broadcasts
+    /// being delivered with each step, is the current state.
+    fn request(state: &State, party: Party, kind: OpKind) -> Option<Request> {
+        let current = state.current().map(|m| m.id);
+        let op = match kind {
+            OpKind::Send => Op::SendMessage { replaces: current },
+            OpKind::Read => Op::ReadReceipt {
+                message_id: current?,
+            },
+            OpKind::Edit => Op::EditMessage {
+                message_id: current?,
+            },
+            OpKind::Delete => Op::DeleteMessage {
+                message_id: current?,
+            },
+            OpKind::Expire => Op::ExpireRoom,
+            OpKind::Claim => Op::Join {
+                code: if state.knows_code(party) {
+                    Code::Current
+                } else {
+                    Code::Wrong
+                },
+            },
+        };
+        Some(Request { party, op })
+    }
+
+    /// Serves an action, with what the server sends; `None` when the
+    /// action is not enabled.
+    pub fn step(&self, state: &State, action: Action) -> Option<(State, Vec<Outcome>)> {
+        match action {
+            Action::Do(request) => {
+                let (next, outcome) = self.rules.serve(state, request);
+                Some((next, vec![outcome]))
+            }
+            Action::Race(first, second) => {
+                let (middle, one) = self.rules.serve(state, first);
+                let (mut next, two) = self.rules.serve(&middle, second);
+                let both_sends = matches!(first.op, Op::SendMessage { .. })
+                    && matches!(second.op, Op::SendMessage { .. });
+                if both_sends {
+                    next.last = Event::ReplyRace;
+                }
+                Some((next, vec![one, two]))
+            }
+            Action::TtlExpires => {
+                state.room?;
+                let (next, outcome) = self.rules.ttl_expires(state);
+                Some((next, vec![outcome]))
+            }
+            Action::LockEnds => {
+                let mut next = state.clone();
+                let room = next.room.as_mut().filter(|r| r.locked)?;
+                room.locked = false;
+                room.failures = 0;
+                next.last = Event::Other;
+                Some((next, vec![Outcome::default()]))
+            }
+            Action::Disconnect(party) => {
+                let mut next = state.clone();
+                if !next.sessions[party.index()] {
+                    return None;
+                }
+                next.sessions[party.index()] = false;
+                next.last = Event::Other;
+                Some((next, vec![Outcome::default()]))
+            }
+        }
+    }
+}
+
+/// The request kinds that take part in races.
+#[derive(Clone, Copy)]
+enum OpKind {
+    Send,
+    Read,
+    Edit,
+    Delete,
+    Expire,
+    Claim,
+}
+
+/// The pairs of requests whose races matter (issue: both parties replying
+/// into one state, edit or delete racing a read, expiry racing a send, two
+/// slot-2 claims), each in both orders.
+const RACES: [(OpKind, OpKind); 6] = [
+    (OpKind::Send, OpKind::Send),
+    (OpKind::Edit, OpKind::Read),
+    (OpKind::Delete, OpKind::Read),
+    (OpKind::Expire, OpKind::Send),
+    (OpKind::Send, OpKind::Read),
+    (OpKind::Claim, OpKind::Claim),
+];
+
+impl Model for RoomModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![State::initial(false), State::initial(true)]
+    }
+
+    fn actions(&self, s: &State, actions: &mut Vec<Action>) {
+        for party in Party::ALL {
+            let request = |op| Action::Do(Request { party, op });
+            if !s.has_session(party) {
+                if party != Party::B {
+                    actions.push(request(Op::Create));
+                }
+                actions.push(request(Op::Join { code: Code::None }));
+                if party == Party::M {
+                    actions.push(request(Op::Join { code: Code::Wrong }));
+                }
+                if party != Party::A
+                    && let Some(claim) = Self::request(s, party, OpKind::Claim)
+                {
+                    actions.push(Action::Do(claim));
+                }
+                continue;
+            }
+            if let Some(current) = s.current() {
+                let id = current.id;
+                actions.push(request(Op::ReadReceipt { message_id: id }));
+                actions.push(request(Op::EditMessage { message_id: id }));
+                actions.push(request(Op::DeleteMessage { message_id: id }));
+            }
+            actions.push(request(Op::SendMessage {
+                replaces: s.current().map(|m| m.id),
+            }));
+            actions.push(request(Op::Typing));
+            actions.push(request(Op::ExpireRoom));
+            actions.push(request(Op::ResetPairing));
+            actions.push(Action::Disconnect(party));
+        }
+        self.races(s, actions);
+        if s.room.is_some() {
+            actions.push(Action::TtlExpires);
+        }
+        if s.room.is_some_and(|r| r.locked) {
+            actions.push(Action::LockEnds);
+        }
+    }
+
+    fn next_state(&self, state: &State, action: Action) -> Option<State> {
+        self.step(state, action).map(|(next, _)| next)
+    }
+
+    fn within_boundary(&self, s: &State) -> bool {
+        s.next_msg <= self.max_messages + 1
+            && s.rooms_created <= self.max_rooms
+            && s.room
+                .is_none_or(|r| r.code_version <= self.max_code_resets)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        properties()
+    }
+}
+
+impl RoomModel {
+    /// Adds the races enabled in `s`.
+    fn races(&self, s: &State, actions: &mut Vec<Action>) {
+        for (first, second) in RACES {
+            let parties: &[(Party, Party)] = match first {
+                // Two claims on slot 2: B and the intruder, neither joined.
+                OpKind::Claim => &[(Party::B, Party::M), (Party::M, Party::B)],
+                _ => &[(Party::A, Party::B), (Party::B, Party::A)],
+            };
+            for &(p, q) in parties {
+                let enabled = match first {
+                    OpKind::Claim => !s.has_session(p) && !s.has_session(q) && s.records.len() == 1,
+                    _ => s.has_session(p) && s.has_session(q),
+                };
+                if !enabled {
+                    continue;
+                }
+                let (Some(x), Some(y)) = (Self::request(s, p, first), Self::request(s, q, second))
+                else {
+                    continue;
+                };
+                // Both serialisations are separate actions.
+                actions.push(Action::Race(x, y));
+                if !matches!(
+                    (first, second),
+                    (OpKind::Send, OpKind::Send) | (OpKind::Claim, OpKind::Claim)
+                ) {
+                    actions.push(Action::Race(y, x));
+                }
+            }
+        }
+    }
+}
+
+/// The properties, each with the requirements it checks.
+pub fn properties() -> Vec<Property<RoomModel>> {
+    vec![
+        // STD1-MSG-1
+        Property::always("at most one stored message", |_, s: &State| {
+            s.messages.len() <= 1
+        }),
+        // STD1-MSG-2, STD1-MSG-3
+        Property::always("no author replaces its own message", |_, s: &State| {
+            s.current()
+                .is_none_or(|m| m.replaced_author != Some(m.author))
+        }),
+        // STD1-MSG-9, STD1-MSG-10
+        Property::always(
+            "only the non-author marks a message read",
+            |_, s: &State| {
+                let stored = s.current().is_none_or(|m| m.read_by != Some(m.author));
+                let step = !matches!(s.last, Event::Read { by, author } if by == author);
+                stored && step
+            },
+        ),
+        // STD1-MSG-12, STD1-MSG-14
+        Property::always(
+            "only the author edits or deletes, and only while unread",
+            |_, s: &State| match s.last {
+                Event::Edited {
+                    by,
+                    author,
+                    was_read,
+                }
+                | Event::Deleted {
+                    by,
+                    author,
+                    was_read,
+                } => by == author && !was_read,
+                _ => true,
+            },
+        ),
+        // STD1-LIFE-2, STD1-LIFE-3, STD1-LIFE-7
+        Property::always("nothing of an expired room remains", |_, s: &State| {
+            s.room.is_some()
+                || (s.records.is_empty() && s.messages.is_empty() && s.sessions == [false; 3])
+        }),
+        // STD1-JOIN-6, STD1-JOIN-14
+        Property::always("at most two access records", |_, s: &State| {
+            s.records.len() <= 2
+        }),
+        // STD1-JOIN-7, STD1-JOIN-8
+        Property::always("only record holders have sessions", |_, s: &State| {
+            Party::ALL
+                .iter()
+                .all(|&p| !s.has_session(p) || s.record_of(p).is_some())
+        }),
+        // STD1-JOIN-5, STD1-JOIN-6, STD1-JOIN-14
+        Property::always(
+            "the intruder never joins a room the two parties hold",
+            |_, s: &State| {
+                let paired = s.record_of(Party::A).is_some() && s.record_of(Party::B).is_some();
+                !(paired && s.has_session(Party::M))
+            },
+        ),
+        // STD1-JOIN-14
+        Property::always(
+            "the intruder holds no slot without the pairing code",
+            |_, s: &State| {
+                s.record_of(Party::M)
+                    .is_none_or(|r| r.claim != Claim::WithoutCode)
+            },
+        ),
+        // STD1-JOIN-18, STD1-JOIN-20
+        Property::always("a locked room admits no join", |_, s: &State| {
+            !matches!(
+                s.last,
+                Event::Joined {
+                    while_locked: true,
+                    ..
+                }
+            )
+        }),
+        // Examples that show the properties above are not vacuous.
+        // STD1-MSG-3
+        Property::sometimes("a full A-B-A exchange", |_, s: &State| {
+            s.current()
+                .is_some_and(|m| m.author == Party::A && m.run >= 3)
+        }),
+        // STD1-MSG-7
+        Property::sometimes("a reply race", |_, s: &State| s.last == Event::ReplyRace),
+        // STD1-JOIN-18
+        Property::sometimes("a lockout", |_, s: &State| s.room.is_some_and(|r| r.locked)),
+        // STD1-JOIN-14, STD1-JOIN-15
+        Property::sometimes("a completed pairing", |_, s: &State| {
+            s.record_of(Party::A).is_some() && s.record_of(Party::B).is_some()
+        }),
+        // STD1-LIFE-2
+        Property::sometimes("an expiry with a message present", |_, s: &State| {
+            s.last == Event::Expired { with_message: true }
+        }),
+    ]
+}
+
+/// The property a seeded fault must break.
+pub fn property_broken_by(fault: Fault) -> &'static str {
+    match fault {
+        Fault::NoTurnTaking => "no author replaces its own message",
+        Fault::NoSlotLimit => "at most two access records",
+        Fault::ReadByAuthor => "only the non-author marks a message read",
+        Fault::EditAfterRead => "only the author edits or deletes, and only while unread",
+        Fault::NoPairingGate => "the intruder holds no slot without the pairing code",
+        Fault::LockIgnored => "a locked room admits no join",
+    }
+}

@@ -1,0 +1,94 @@
+//! What the spec requires a server to answer to a step: the requester's
+//! reply and the broadcast each session receives. Traces carry these as
+//! the expected results.
+
+use serde::Serialize;
+use stelgano_spec::ErrorReason;
+
+use crate::state::{MsgId, Party};
+
+/// A message as a reply or broadcast shows it (STD1-WIRE-26), with the
+/// author named by party rather than by sender hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct MessageView {
+    pub id: MsgId,
+    pub author: Party,
+    pub read: bool,
+    pub edited: bool,
+}
+
+/// The reply to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reply")]
+pub enum Reply {
+    /// A session opened (STD1-JOIN-8).
+    Joined {
+        awaiting_party: bool,
+        current_message: Option<MessageView>,
+    },
+    /// `{"message_id": …}` (STD1-MSG-2).
+    Sent { message_id: MsgId },
+    /// `{}`.
+    Done,
+    /// An error reply; `attempts_remaining` for `unauthorized` and
+    /// `pairing_invalid` (STD1-JOIN-19). `locked` also carries
+    /// `retry_after`, the server's lock duration, which traces leave to the
+    /// server's configuration.
+    Error {
+        reason: ErrorReason,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attempts_remaining: Option<u8>,
+    },
+}
+
+impl Reply {
+    pub fn error(reason: ErrorReason) -> Self {
+        Reply::Error {
+            reason,
+            attempts_remaining: None,
+        }
+    }
+}
+
+/// Why a room ended (STD1-LIFE-6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Party,
+    Ttl,
+}
+
+/// A broadcast (STD1-WIRE-29).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Broadcast {
+    PartyPaired,
+    NewMessage { message_id: MsgId, author: Party },
+    MessageRead { message_id: MsgId },
+    MessageEdited { message_id: MsgId },
+    MessageDeleted { message_id: MsgId },
+    CounterpartyTyping,
+    RoomExpired { cause: Cause },
+}
+
+/// A broadcast and the party whose session receives it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Delivery {
+    pub to: Party,
+    #[serde(flatten)]
+    pub broadcast: Broadcast,
+}
+
+/// Everything a step makes the server send.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct Outcome {
+    /// The requester's reply; none for steps of time or connections.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
+    /// Broadcasts in the order each session receives them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broadcasts: Vec<Delivery>,
+    /// Sessions the server closes (status 1000, `room_expired`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<Party>,
+}

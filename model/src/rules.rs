@@ -1,0 +1,384 @@
+//! The server's rules for each request (spec §§8–10), as a pure function
+//! of the state. A seeded fault switches one guard off.
+
+use stelgano_spec::ErrorReason;
+
+use crate::action::{Code, Op, Request};
+use crate::outcome::{Broadcast, Cause, Delivery, MessageView, Outcome, Reply};
+use crate::state::{Claim, Event, Msg, MsgId, Party, Record, Room, Slot, State};
+
+/// A guard of the server that a seeded fault switches off, to show that
+/// some property then fails (the properties are not vacuous).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The author may replace its own message (STD1-MSG-2 rule 1).
+    NoTurnTaking,
+    /// Slot 2 may be claimed again after pairing (STD1-JOIN-14).
+    NoSlotLimit,
+    /// The author may mark its own message read (STD1-MSG-9).
+    ReadByAuthor,
+    /// A read message may be edited or deleted (STD1-MSG-12, STD1-MSG-14).
+    EditAfterRead,
+    /// Any code claims slot 2 (STD1-JOIN-14).
+    NoPairingGate,
+    /// A locked room still evaluates credentials (STD1-JOIN-20).
+    LockIgnored,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 6] = [
+        Fault::NoTurnTaking,
+        Fault::NoSlotLimit,
+        Fault::ReadByAuthor,
+        Fault::EditAfterRead,
+        Fault::NoPairingGate,
+        Fault::LockIgnored,
+    ];
+}
+
+/// The rules, with the lockout threshold and at most one fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rules {
+    /// Failures that lock the room (the spec's `L`; 3 in the model, which
+    /// a server under replay is configured with, STD1-JOIN-18).
+    pub lockout_attempts: u8,
+    pub fault: Option<Fault>,
+}
+
+impl Rules {
+    fn guarded(&self, fault: Fault) -> bool {
+        self.fault != Some(fault)
+    }
+
+    /// Serves one request against `state`.
+    pub fn serve(&self, state: &State, request: Request) -> (State, Outcome) {
+        let mut next = state.clone();
+        next.last = Event::Other;
+        let party = request.party;
+        let reply = if request.op.needs_session() && !state.has_session(party) {
+            // Only reachable when a request raced an expiry (STD1-LIFE-8).
+            Reply::error(ErrorReason::RoomExpired)
+        } else {
+            let mut out = Vec::new();
+            let mut closed = Vec::new();
+            let reply = match request.op {
+                Op::Create => self.create(&mut next, party),
+                Op::Join { code } => self.join(&mut next, party, code, &mut out),
+                Op::SendMessage { replaces } => self.send(&mut next, party, replaces, &mut out),
+                Op::ReadReceipt { message_id } => self.read(&mut next, party, message_id, &mut out),
+                Op::EditMessage { message_id } => self.edit(&mut next, party, message_id, &mut out),
+                Op::DeleteMessage { message_id } => {
+                    self.delete(&mut next, party, message_id, &mut out)
+                }
+                Op::Typing => typing(&next, party, &mut out),
+                Op::ExpireRoom => {
+                    end_room(&mut next, Cause::Party, &mut out, &mut closed);
+                    Reply::Done
+                }
+                Op::ResetPairing => reset_pairing(&mut next),
+            };
+            return (
+                next,
+                Outcome {
+                    reply: Some(reply),
+                    broadcasts: out,
+                    closed,
+                },
+            );
+        };
+        (
+            next,
+            Outcome {
+                reply: Some(reply),
+                ..Outcome::default()
+            },
+        )
+    }
+
+    /// STD1-JOIN-1, STD1-JOIN-2.
+    fn create(&self, s: &mut State, party: Party) -> Reply {
+        if s.room.is_some() {
+            return Reply::error(ErrorReason::RoomExists);
+        }
+        s.rooms_created += 1;
+        s.room = Some(Room {
+            generation: s.rooms_created,
+            pairing_open: true,
+            code_version: 0,
+            failures: 0,
+            locked: false,
+        });
+        s.records.push(Record {
+            party,
+            slot: Slot::One,
+            claim: Claim::Created,
+        });
+        s.sessions[party.index()] = true;
+        Reply::Joined {
+            awaiting_party: true,
+            current_message: None,
+        }
+    }
+
+    /// STD1-JOIN-5 and the rules it names.
+    fn join(&self, s: &mut State, party: Party, code: Code, out: &mut Vec<Delivery>) -> Reply {
+        let Some(room) = s.room else {
+            return Reply::error(ErrorReason::NotFound);
+        };
+        if room.locked && self.guarded(Fault::LockIgnored) {
+            return Reply::error(ErrorReason::Locked);
+        }
+        if s.record_of(party).is_some() {
+            // A returning party; any code is ignored (STD1-JOIN-16).
+            return open_session(s, party, room.locked);
+        }
+        let open_slot = if self.guarded(Fault::NoSlotLimit) {
+            s.records.len() == 1 && room.pairing_open
+        } else {
+            !s.records.is_empty()
+        };
+        if open_slot && code != Code::None {
+            let right = code == Code::Current && s.knows_code(party);
+            if !right && self.guarded(Fault::NoPairingGate) {
+                return self.failure(s, ErrorReason::PairingInvalid);
+            }
+            s.records.push(Record {
+                party,
+                slot: Slot::Two,
+                claim: if right {
+                    Claim::WithCode
+                } else {
+                    Claim::WithoutCode
+                },
+            });
+            if let Some(room) = s.room.as_mut() {
+                room.pairing_open = !self.guarded(Fault::NoSlotLimit);
+            }
+            // The creator's sessions learn of it (STD1-JOIN-15).
+            for holder in s.records.iter().filter(|r| r.slot == Slot::One) {
+                if s.sessions[holder.party.index()] {
+                    out.push(Delivery {
+                        to: holder.party,
+                        broadcast: Broadcast::PartyPaired,
+                    });
+                }
+            }
+            return open_session(s, party, room.locked);
+        }
+        self.failure(s, ErrorReason::Unauthorized)
+    }
+
+    /// One more failure (STD1-JOIN-18, STD1-JOIN-19).
+    fn failure(&self, s: &mut State, reason: ErrorReason) -> Reply {
+        let Some(room) = s.room.as_mut() else {
+            return Reply::error(ErrorReason::NotFound);
+        };
+        if room.locked {
+            // Only with the lock ignored: nothing more is counted.
+            return Reply::error(ErrorReason::Locked);
+        }
+        room.failures += 1;
+        if room.failures >= self.lockout_attempts {
+            room.locked = true;
+            Reply::error(ErrorReason::Locked)
+        } else {
+            Reply::Error {
+                reason,
+                attempts_remaining: Some(self.lockout_attempts - room.failures),
+            }
+        }
+    }
+
+    /// STD1-MSG-2, STD1-MSG-3.
+    fn send(
+        &self,
+        s: &mut State,
+        party: Party,
+        replaces: Option<MsgId>,
+        out: &mut Vec<Delivery>,
+    ) -> Reply {
+        let current = s.current().copied();
+        if current.is_some_and(|m| m.author == party) && self.guarded(Fault::NoTurnTaking) {
+            return Reply::error(ErrorReason::NotYourTurn);
+        }
+        if replaces != current.map(|m| m.id) {
+            return Reply::error(ErrorReason::Conflict);
+        }
+        let id = MsgId(s.next_msg);
+        s.next_msg += 1;
+        let run = match current {
+            Some(m) if m.author != party => (m.run + 1).min(3),
+            _ => 1,
+        };
+        // The reply deletes the previous message in the same step (STD1-MSG-1).
+        s.messages.clear();
+        s.messages.push(Msg {
+            id,
+            author: party,
+            read_by: None,
+            edited: false,
+            replaced_author: current.map(|m| m.author),
+            run,
+        });
+        broadcast(
+            s,
+            Broadcast::NewMessage {
+                message_id: id,
+                author: party,
+            },
+            out,
+        );
+        Reply::Sent { message_id: id }
+    }
+
+    /// STD1-MSG-9, STD1-MSG-10.
+    fn read(&self, s: &mut State, party: Party, id: MsgId, out: &mut Vec<Delivery>) -> Reply {
+        let Some(m) = s.messages.last_mut().filter(|m| m.id == id) else {
+            return Reply::error(ErrorReason::NotFound);
+        };
+        if m.author == party && self.guarded(Fault::ReadByAuthor) {
+            return Reply::error(ErrorReason::OwnMessage);
+        }
+        if m.read_by.is_some() {
+            return Reply::error(ErrorReason::AlreadyRead);
+        }
+        m.read_by = Some(party);
+        let author = m.author;
+        s.last = Event::Read { by: party, author };
+        broadcast(s, Broadcast::MessageRead { message_id: id }, out);
+        Reply::Done
+    }
+
+    /// STD1-MSG-12.
+    fn edit(&self, s: &mut State, party: Party, id: MsgId, out: &mut Vec<Delivery>) -> Reply {
+        let Some(m) = s.messages.last_mut().filter(|m| m.id == id) else {
+            return Reply::error(ErrorReason::NotFound);
+        };
+        if m.author != party {
+            return Reply::error(ErrorReason::NotAuthor);
+        }
+        let was_read = m.read_by.is_some();
+        if was_read && self.guarded(Fault::EditAfterRead) {
+            return Reply::error(ErrorReason::NotEditable);
+        }
+        m.edited = true;
+        s.last = Event::Edited {
+            by: party,
+            author: party,
+            was_read,
+        };
+        broadcast(s, Broadcast::MessageEdited { message_id: id }, out);
+        Reply::Done
+    }
+
+    /// STD1-MSG-14.
+    fn delete(&self, s: &mut State, party: Party, id: MsgId, out: &mut Vec<Delivery>) -> Reply {
+        let Some(m) = s.current().copied().filter(|m| m.id == id) else {
+            return Reply::error(ErrorReason::NotFound);
+        };
+        if m.author != party {
+            return Reply::error(ErrorReason::NotAuthor);
+        }
+        let was_read = m.read_by.is_some();
+        if was_read && self.guarded(Fault::EditAfterRead) {
+            return Reply::error(ErrorReason::NotDeletable);
+        }
+        s.messages.pop();
+        s.last = Event::Deleted {
+            by: party,
+            author: m.author,
+            was_read,
+        };
+        broadcast(s, Broadcast::MessageDeleted { message_id: id }, out);
+        Reply::Done
+    }
+
+    /// The room reaches its expiry time (STD1-LIFE-4).
+    pub fn ttl_expires(&self, state: &State) -> (State, Outcome) {
+        let mut next = state.clone();
+        let mut outcome = Outcome::default();
+        end_room(
+            &mut next,
+            Cause::Ttl,
+            &mut outcome.broadcasts,
+            &mut outcome.closed,
+        );
+        (next, outcome)
+    }
+}
+
+/// Opens a session for a party that holds a record (STD1-JOIN-8).
+fn open_session(s: &mut State, party: Party, while_locked: bool) -> Reply {
+    s.sessions[party.index()] = true;
+    s.last = Event::Joined {
+        party,
+        while_locked,
+    };
+    Reply::Joined {
+        awaiting_party: s.records.len() < 2,
+        current_message: s.current().map(view),
+    }
+}
+
+pub fn view(m: &Msg) -> MessageView {
+    MessageView {
+        id: m.id,
+        author: m.author,
+        read: m.read_by.is_some(),
+        edited: m.edited,
+    }
+}
+
+/// Sends `b` to every session of the room.
+fn broadcast(s: &State, b: Broadcast, out: &mut Vec<Delivery>) {
+    for party in Party::ALL {
+        if s.has_session(party) {
+            out.push(Delivery {
+                to: party,
+                broadcast: b,
+            });
+        }
+    }
+}
+
+/// STD1-MSG-16: to the other record's sessions only.
+fn typing(s: &State, party: Party, out: &mut Vec<Delivery>) -> Reply {
+    for record in s.records.iter().filter(|r| r.party != party) {
+        if s.has_session(record.party) {
+            out.push(Delivery {
+                to: record.party,
+                broadcast: Broadcast::CounterpartyTyping,
+            });
+        }
+    }
+    Reply::Done
+}
+
+/// STD1-JOIN-17.
+fn reset_pairing(s: &mut State) -> Reply {
+    match s.room.as_mut() {
+        Some(room) if s.records.len() == 1 => {
+            room.code_version += 1;
+            room.pairing_open = true;
+            Reply::Done
+        }
+        _ => Reply::error(ErrorReason::AlreadyPaired),
+    }
+}
+
+/// Deletes everything of the room and ends its sessions (STD1-LIFE-2,
+/// STD1-LIFE-3, STD1-LIFE-7).
+fn end_room(s: &mut State, cause: Cause, out: &mut Vec<Delivery>, closed: &mut Vec<Party>) {
+    let with_message = !s.messages.is_empty();
+    broadcast(s, Broadcast::RoomExpired { cause }, out);
+    for party in Party::ALL {
+        if s.has_session(party) {
+            closed.push(party);
+        }
+    }
+    s.room = None;
+    s.records.clear();
+    s.messages.clear();
+    s.sessions = [false; 3];
+    s.last = Event::Expired { with_message };
+}

@@ -1,0 +1,187 @@
+//! The state of one steg number's room as the model sees it: the store's
+//! three tables (room, access records, message) and the parties' sessions.
+//!
+//! The tables are kept as the server keeps them, not as a summary: a
+//! property such as "at most one stored message" is only worth checking
+//! when the state could express a second one.
+
+use serde::Serialize;
+
+/// A participant. A and B are the honest parties with different PINs; M is
+/// the intruder, who knows the steg number but neither PIN (spec §2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Party {
+    A,
+    B,
+    M,
+}
+
+impl Party {
+    pub const ALL: [Party; 3] = [Party::A, Party::B, Party::M];
+
+    /// Index into per-party arrays.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// An access record's slot: 1 for the room's creator, 2 for the second
+/// party (STD1-JOIN-1, STD1-JOIN-14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Slot {
+    One,
+    Two,
+}
+
+/// A message id. Ids are never reused (STD1-MSG-5), so they count up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct MsgId(pub u8);
+
+/// How a record was obtained; the last is only reachable with the pairing
+/// gate switched off (a seeded fault), and a property forbids it for M.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Claim {
+    /// Slot 1, by `create`.
+    Created,
+    /// Slot 2, with the room's current pairing code.
+    WithCode,
+    /// Slot 2 without the current code.
+    WithoutCode,
+}
+
+/// One access record (STD1-JOIN-3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Record {
+    pub party: Party,
+    pub slot: Slot,
+    pub claim: Claim,
+}
+
+/// The stored message (STD1-MSG-1 to STD1-MSG-14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Msg {
+    pub id: MsgId,
+    pub author: Party,
+    /// Who marked it read, if anyone.
+    pub read_by: Option<Party>,
+    pub edited: bool,
+    /// The author of the message this one replaced, `None` when it was
+    /// sent into an empty room (turn-taking is checked on this, STD1-MSG-3).
+    pub replaced_author: Option<Party>,
+    /// Messages in a row that alternated authors, ending with this one,
+    /// capped at 3 (for the "full exchange" example).
+    pub run: u8,
+}
+
+/// The room record (STD1-SRV-1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Room {
+    /// Which room of this steg number it is (numbers may be reused after
+    /// expiry, STD1-LIFE-5); names the pairing codes of traces.
+    pub generation: u8,
+    /// Whether a pairing code is open (the room has one record).
+    pub pairing_open: bool,
+    /// How many times the creator replaced the code (STD1-JOIN-17); the
+    /// code in force is named by generation and this.
+    pub code_version: u8,
+    /// Failures counted since the last served lock (STD1-JOIN-18).
+    pub failures: u8,
+    /// Whether the room is locked. Time is abstract: the lock lasts until
+    /// the `LockEnds` step.
+    pub locked: bool,
+}
+
+/// What the last step did, kept so that properties about steps (who read,
+/// who edited, whether a join passed a lock) can be stated on states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Event {
+    Joined {
+        party: Party,
+        while_locked: bool,
+    },
+    Read {
+        by: Party,
+        author: Party,
+    },
+    Edited {
+        by: Party,
+        author: Party,
+        was_read: bool,
+    },
+    Deleted {
+        by: Party,
+        author: Party,
+        was_read: bool,
+    },
+    Expired {
+        with_message: bool,
+    },
+    /// Two replies formed against one state were served; one conflicted.
+    ReplyRace,
+    Other,
+}
+
+/// Everything the model tracks.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct State {
+    pub room: Option<Room>,
+    pub records: Vec<Record>,
+    pub messages: Vec<Msg>,
+    /// Whether each party holds a session on the live room.
+    pub sessions: [bool; 3],
+    /// Whether the intruder learns the codes the creator hands to B (one of
+    /// the two initial states says yes).
+    pub intruder_has_code: bool,
+    pub next_msg: u8,
+    pub rooms_created: u8,
+    pub last: Event,
+}
+
+impl State {
+    /// Nothing exists yet; the intruder knows the codes or not.
+    pub fn initial(intruder_has_code: bool) -> Self {
+        Self {
+            room: None,
+            records: Vec::new(),
+            messages: Vec::new(),
+            sessions: [false; 3],
+            intruder_has_code,
+            next_msg: 1,
+            rooms_created: 0,
+            last: Event::Other,
+        }
+    }
+
+    /// The current message: the newest stored one.
+    pub fn current(&self) -> Option<&Msg> {
+        self.messages.last()
+    }
+
+    /// The record `party` holds, if any.
+    pub fn record_of(&self, party: Party) -> Option<&Record> {
+        self.records.iter().find(|r| r.party == party)
+    }
+
+    /// The creator of the live room.
+    pub fn creator(&self) -> Option<Party> {
+        self.records
+            .iter()
+            .find(|r| r.slot == Slot::One)
+            .map(|r| r.party)
+    }
+
+    /// Whether `party` can type the room's current pairing code: the
+    /// creator hands it to B, and the intruder sees it when it is that kind
+    /// of intruder; a code the intruder made is its own.
+    pub fn knows_code(&self, party: Party) -> bool {
+        match self.creator() {
+            Some(Party::M) => party == Party::M,
+            Some(_) => party != Party::M || self.intruder_has_code,
+            None => false,
+        }
+    }
+
+    pub fn has_session(&self, party: Party) -> bool {
+        self.sessions[party.index()]
+    }
+}

@@ -1,0 +1,117 @@
+//! The committed conformance corpus is exactly what the model exports, is
+//! valid against its schemas, and names only requirements that exist.
+
+use std::path::{Path, PathBuf};
+
+use stelgano_model::RoomModel;
+use stelgano_model::trace::render;
+use stelgano_spec::requirements::unknown_citations;
+
+fn traces_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/traces")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(traces_dir().join(name))
+        .unwrap_or_else(|e| panic!("{name}: {e} (run export-traces)"))
+}
+
+fn validator(name: &str) -> jsonschema::Validator {
+    let schema: serde_json::Value =
+        serde_json::from_str(&read(&format!("schema/{name}"))).expect("schema is JSON");
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&schema)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn the_committed_corpus_is_a_fresh_export() {
+    let (corpus, traces) = render(&RoomModel::standard());
+    assert!(
+        read("corpus.json") == corpus && read("traces.jsonl") == traces,
+        "conformance/traces is stale: run `cargo run -p stelgano-model --release --bin export-traces`"
+    );
+}
+
+#[test]
+fn every_file_matches_its_schema() {
+    let corpus: serde_json::Value = serde_json::from_str(&read("corpus.json")).expect("JSON");
+    let errors: Vec<String> = validator("corpus.schema.json")
+        .iter_errors(&corpus)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "corpus.json: {errors:?}");
+
+    let trace_schema = validator("trace.schema.json");
+    let mut lines = 0;
+    for (n, line) in read("traces.jsonl").lines().enumerate() {
+        let trace: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        let errors: Vec<String> = trace_schema
+            .iter_errors(&trace)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .take(3)
+            .collect();
+        assert!(errors.is_empty(), "line {}: {errors:?}", n + 1);
+        lines += 1;
+    }
+    assert_eq!(Some(lines), corpus["traces"].as_u64().map(|n| n as usize));
+}
+
+#[test]
+fn every_named_requirement_exists() {
+    // The corpus and the model's sources cite only registered requirements.
+    let mut text = read("corpus.json");
+    for entry in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+        .expect("src")
+        .flatten()
+    {
+        text.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    assert_eq!(unknown_citations(&text), Vec::<&str>::new());
+}
+
+#[test]
+fn the_corpus_covers_every_kind_of_step() {
+    // Every request kind, race pairing and environment step appears, and
+    // every answer the model can give to a request.
+    let traces = read("traces.jsonl");
+    for needle in [
+        r#""op":"create""#,
+        r#""op":"join""#,
+        r#""op":"send_message""#,
+        r#""op":"read_receipt""#,
+        r#""op":"edit_message""#,
+        r#""op":"delete_message""#,
+        r#""op":"typing""#,
+        r#""op":"expire_room""#,
+        r#""op":"reset_pairing""#,
+        r#""race":"#,
+        r#""kind":"ttl_expires""#,
+        r#""kind":"lock_ends""#,
+        r#""kind":"disconnect""#,
+    ] {
+        assert!(traces.contains(needle), "no step with {needle}");
+    }
+    for reason in [
+        "room_exists",
+        "not_found",
+        "unauthorized",
+        "locked",
+        "pairing_invalid",
+        "already_paired",
+        "not_your_turn",
+        "conflict",
+        "not_author",
+        "own_message",
+        "already_read",
+        "not_editable",
+        "not_deletable",
+        "room_expired",
+    ] {
+        assert!(
+            traces.contains(&format!(r#""reason":"{reason}""#)),
+            "no step answered {reason}"
+        );
+    }
+}
