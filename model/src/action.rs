@@ -64,3 +64,35 @@ pub enum Action {
     /// A party's connection closes; it may join again later.
     Disconnect(Party),
 }
+
+impl std::fmt::Display for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let party = self.party;
+        match self.op {
+            Op::Create => write!(f, "{party:?} create"),
+            Op::Join { code } => write!(f, "{party:?} join (code: {code:?})"),
+            Op::SendMessage { replaces: None } => write!(f, "{party:?} send"),
+            Op::SendMessage { replaces: Some(id) } => {
+                write!(f, "{party:?} send replacing m{}", id.0)
+            }
+            Op::ReadReceipt { message_id } => write!(f, "{party:?} read m{}", message_id.0),
+            Op::EditMessage { message_id } => write!(f, "{party:?} edit m{}", message_id.0),
+            Op::DeleteMessage { message_id } => write!(f, "{party:?} delete m{}", message_id.0),
+            Op::Typing => write!(f, "{party:?} typing"),
+            Op::ExpireRoom => write!(f, "{party:?} expire"),
+            Op::ResetPairing => write!(f, "{party:?} reset pairing"),
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Do(request) => write!(f, "{request}"),
+            Action::Race(first, second) => write!(f, "race: {first}, then {second}"),
+            Action::TtlExpires => write!(f, "TTL expires"),
+            Action::LockEnds => write!(f, "lock ends"),
+            Action::Disconnect(party) => write!(f, "{party:?} disconnects"),
+        }
+    }
+}

@@ -188,6 +188,10 @@ impl Model for RoomModel {
         }
     }
 
+    fn format_action(&self, action: &Action) -> String {
+        action.to_string()
+    }
+
     fn next_state(&self, state: &State, action: Action) -> Option<State> {
         self.step(state, action).map(|(next, _)| next)
     }
@@ -241,27 +245,26 @@ impl RoomModel {
 /// The properties, each with the requirements it checks.
 pub fn properties() -> Vec<Property<RoomModel>> {
     vec![
-        // STD1-MSG-1
-        Property::always("at most one stored message", |_, s: &State| {
+        Property::always("at most one stored message (STD1-MSG-1)", |_, s: &State| {
             s.messages.len() <= 1
         }),
-        // STD1-MSG-2, STD1-MSG-3
-        Property::always("no author replaces its own message", |_, s: &State| {
-            s.current()
-                .is_none_or(|m| m.replaced_author != Some(m.author))
-        }),
-        // STD1-MSG-9, STD1-MSG-10
         Property::always(
-            "only the non-author marks a message read",
+            "no author replaces its own message (STD1-MSG-2, STD1-MSG-3)",
+            |_, s: &State| {
+                s.current()
+                    .is_none_or(|m| m.replaced_author != Some(m.author))
+            },
+        ),
+        Property::always(
+            "only the non-author marks a message read (STD1-MSG-9, STD1-MSG-10)",
             |_, s: &State| {
                 let stored = s.current().is_none_or(|m| m.read_by != Some(m.author));
                 let step = !matches!(s.last, Event::Read { by, author } if by == author);
                 stored && step
             },
         ),
-        // STD1-MSG-12, STD1-MSG-14
         Property::always(
-            "only the author edits or deletes, and only while unread",
+            "only the author edits or deletes, and only while unread (STD1-MSG-12, STD1-MSG-14)",
             |_, s: &State| match s.last {
                 Event::Edited {
                     by,
@@ -276,76 +279,85 @@ pub fn properties() -> Vec<Property<RoomModel>> {
                 _ => true,
             },
         ),
-        // STD1-LIFE-2, STD1-LIFE-3, STD1-LIFE-7
-        Property::always("nothing of an expired room remains", |_, s: &State| {
-            s.room.is_some()
-                || (s.records.is_empty() && s.messages.is_empty() && s.sessions == [false; 3])
-        }),
-        // STD1-JOIN-6, STD1-JOIN-14
-        Property::always("at most two access records", |_, s: &State| {
-            s.records.len() <= 2
-        }),
-        // STD1-JOIN-7, STD1-JOIN-8
-        Property::always("only record holders have sessions", |_, s: &State| {
-            Party::ALL
-                .iter()
-                .all(|&p| !s.has_session(p) || s.record_of(p).is_some())
-        }),
-        // STD1-JOIN-5, STD1-JOIN-6, STD1-JOIN-14
         Property::always(
-            "the intruder never joins a room the two parties hold",
+            "nothing of an expired room remains (STD1-LIFE-2, STD1-LIFE-3, STD1-LIFE-7)",
+            |_, s: &State| {
+                s.room.is_some()
+                    || (s.records.is_empty() && s.messages.is_empty() && s.sessions == [false; 3])
+            },
+        ),
+        Property::always(
+            "at most two access records (STD1-JOIN-6, STD1-JOIN-14)",
+            |_, s: &State| s.records.len() <= 2,
+        ),
+        Property::always(
+            "only record holders have sessions (STD1-JOIN-7, STD1-JOIN-8)",
+            |_, s: &State| {
+                Party::ALL
+                    .iter()
+                    .all(|&p| !s.has_session(p) || s.record_of(p).is_some())
+            },
+        ),
+        Property::always(
+            "the intruder never joins a room the two parties hold (STD1-JOIN-5, STD1-JOIN-6, STD1-JOIN-14)",
             |_, s: &State| {
                 let paired = s.record_of(Party::A).is_some() && s.record_of(Party::B).is_some();
                 !(paired && s.has_session(Party::M))
             },
         ),
-        // STD1-JOIN-14
         Property::always(
-            "the intruder holds no slot without the pairing code",
+            "the intruder holds no slot without the pairing code (STD1-JOIN-14)",
             |_, s: &State| {
                 s.record_of(Party::M)
                     .is_none_or(|r| r.claim != Claim::WithoutCode)
             },
         ),
-        // STD1-JOIN-18, STD1-JOIN-20
-        Property::always("a locked room admits no join", |_, s: &State| {
-            !matches!(
-                s.last,
-                Event::Joined {
-                    while_locked: true,
-                    ..
-                }
-            )
-        }),
+        Property::always(
+            "a locked room admits no join (STD1-JOIN-18, STD1-JOIN-20)",
+            |_, s: &State| {
+                !matches!(
+                    s.last,
+                    Event::Joined {
+                        while_locked: true,
+                        ..
+                    }
+                )
+            },
+        ),
         // Examples that show the properties above are not vacuous.
-        // STD1-MSG-3
-        Property::sometimes("a full A-B-A exchange", |_, s: &State| {
+        Property::sometimes("a full A-B-A exchange (STD1-MSG-3)", |_, s: &State| {
             s.current()
                 .is_some_and(|m| m.author == Party::A && m.run >= 3)
         }),
-        // STD1-MSG-7
-        Property::sometimes("a reply race", |_, s: &State| s.last == Event::ReplyRace),
-        // STD1-JOIN-18
-        Property::sometimes("a lockout", |_, s: &State| s.room.is_some_and(|r| r.locked)),
-        // STD1-JOIN-14, STD1-JOIN-15
-        Property::sometimes("a completed pairing", |_, s: &State| {
-            s.record_of(Party::A).is_some() && s.record_of(Party::B).is_some()
+        Property::sometimes("a reply race (STD1-MSG-7)", |_, s: &State| {
+            s.last == Event::ReplyRace
         }),
-        // STD1-LIFE-2
-        Property::sometimes("an expiry with a message present", |_, s: &State| {
-            s.last == Event::Expired { with_message: true }
+        Property::sometimes("a lockout (STD1-JOIN-18)", |_, s: &State| {
+            s.room.is_some_and(|r| r.locked)
         }),
+        Property::sometimes(
+            "a completed pairing (STD1-JOIN-14, STD1-JOIN-15)",
+            |_, s: &State| s.record_of(Party::A).is_some() && s.record_of(Party::B).is_some(),
+        ),
+        Property::sometimes(
+            "an expiry with a message present (STD1-LIFE-2)",
+            |_, s: &State| s.last == Event::Expired { with_message: true },
+        ),
     ]
 }
 
 /// The property a seeded fault must break.
 pub fn property_broken_by(fault: Fault) -> &'static str {
     match fault {
-        Fault::NoTurnTaking => "no author replaces its own message",
-        Fault::NoSlotLimit => "at most two access records",
-        Fault::ReadByAuthor => "only the non-author marks a message read",
-        Fault::EditAfterRead => "only the author edits or deletes, and only while unread",
-        Fault::NoPairingGate => "the intruder holds no slot without the pairing code",
-        Fault::LockIgnored => "a locked room admits no join",
+        Fault::NoTurnTaking => "no author replaces its own message (STD1-MSG-2, STD1-MSG-3)",
+        Fault::NoSlotLimit => "at most two access records (STD1-JOIN-6, STD1-JOIN-14)",
+        Fault::ReadByAuthor => "only the non-author marks a message read (STD1-MSG-9, STD1-MSG-10)",
+        Fault::EditAfterRead => {
+            "only the author edits or deletes, and only while unread (STD1-MSG-12, STD1-MSG-14)"
+        }
+        Fault::NoPairingGate => {
+            "the intruder holds no slot without the pairing code (STD1-JOIN-14)"
+        }
+        Fault::LockIgnored => "a locked room admits no join (STD1-JOIN-18, STD1-JOIN-20)",
     }
 }

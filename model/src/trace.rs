@@ -32,6 +32,8 @@ pub struct Corpus {
     pub format: &'static str,
     pub lockout_attempts: u8,
     pub pins: Pins,
+    /// Protocol states the traces reach (see `export`).
+    pub protocol_states: usize,
     pub traces: usize,
     pub steps: usize,
     /// Every requirement some trace exercises.
@@ -51,7 +53,7 @@ pub struct Pins {
 
 impl Corpus {
     /// The description of `traces` exported from `model`.
-    pub fn describe(model: &RoomModel, traces: &[Trace]) -> Self {
+    pub fn describe(model: &RoomModel, traces: &[Trace], protocol_states: usize) -> Self {
         Self {
             format: FORMAT,
             lockout_attempts: model.rules.lockout_attempts,
@@ -60,6 +62,7 @@ impl Corpus {
                 b: "1357",
                 m: "9090",
             },
+            protocol_states,
             traces: traces.len(),
             steps: traces.iter().map(|t| t.steps.len()).sum(),
             requirements: traces
@@ -72,8 +75,8 @@ impl Corpus {
 
 /// The corpus as files: `corpus.json` and `traces.jsonl` (one trace per line).
 pub fn render(model: &RoomModel) -> (String, String) {
-    let traces = export(model);
-    let corpus = Corpus::describe(model, &traces);
+    let (traces, protocol_states) = export(model);
+    let corpus = Corpus::describe(model, &traces, protocol_states);
     let mut lines = String::new();
     for trace in &traces {
         lines.push_str(&serde_json::to_string(trace).unwrap_or_default());
@@ -131,8 +134,9 @@ pub enum Environment {
     Disconnect { party: Party },
 }
 
-/// Explores the model and returns the corpus, in a deterministic order.
-pub fn export(model: &RoomModel) -> Vec<Trace> {
+/// Explores the model and returns the corpus, in a deterministic order,
+/// with the number of protocol states it covers.
+pub fn export(model: &RoomModel) -> (Vec<Trace>, usize) {
     let (recorder, paths) = PathRecorder::new_with_accessor();
     model.clone().checker().visitor(recorder).spawn_bfs().join();
     let mut paths: Vec<(String, Path<State, Action>)> =
@@ -177,10 +181,11 @@ pub fn export(model: &RoomModel) -> Vec<Trace> {
         kept.get(i + 1)
             .is_none_or(|(next, ..)| !next.starts_with(&format!("{encoding}/")))
     });
-    maximal
+    let traces = maximal
         .enumerate()
         .map(|(n, (_, (_, init, actions)))| trace(model, n + 1, init, actions))
-        .collect()
+        .collect();
+    (traces, states.len())
 }
 
 /// The state as a server's store and sessions hold it, without the model's

@@ -21,21 +21,30 @@ fn every_property_holds_in_every_reachable_state() {
 
 #[test]
 fn each_seeded_fault_is_caught_by_its_property() {
+    // Deepening one step at a time finds a shortest counterexample.
     for fault in Fault::ALL {
         let model = RoomModel::with_fault(fault);
         let property = property_broken_by(fault);
-        let checker = model
-            .checker()
-            .finish_when(stateright::HasDiscoveries::AnyFailures)
-            .spawn_bfs()
-            .join();
-        let path = checker
-            .discovery(property)
-            .unwrap_or_else(|| panic!("{fault:?}: no counterexample for {property:?}"));
+        let found = (1..=20).find_map(|depth| {
+            model
+                .clone()
+                .checker()
+                .target_max_depth(depth)
+                .finish_when(stateright::HasDiscoveries::AnyFailures)
+                .spawn_bfs()
+                .join()
+                .discovery(property)
+        });
+        let path = found.unwrap_or_else(|| panic!("{fault:?}: no counterexample for {property:?}"));
+        let steps: Vec<String> = path
+            .into_actions()
+            .iter()
+            .map(|a| model.format_action(a))
+            .collect();
         println!(
-            "{fault:?} breaks {property:?} in {} steps: {:?}",
-            path.clone().into_actions().len(),
-            path.into_actions()
+            "{fault:?} breaks {property:?} in {} steps: {}",
+            steps.len(),
+            steps.join("; ")
         );
     }
 }
