@@ -15,6 +15,8 @@ pub enum Code {
     Current,
     /// A code that is not the room's.
     Wrong,
+    /// The code the creator replaced with `reset_pairing` (STD1-JOIN-17).
+    Previous,
 }
 
 /// A request, with its arguments as the requesting client forms them from

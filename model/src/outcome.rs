@@ -91,4 +91,10 @@ pub struct Outcome {
     /// Sessions the server closes (status 1000, `room_expired`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub closed: Vec<Party>,
+    /// The request reached a session whose room was deleted by the other
+    /// request of a race: the server answers `room_expired`, or closes the
+    /// session before it processes the frame and answers nothing
+    /// (STD1-LIFE-8).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reply_may_be_missing: bool,
 }

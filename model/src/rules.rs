@@ -53,7 +53,6 @@ impl Rules {
     /// Serves one request against `state`.
     pub fn serve(&self, state: &State, request: Request) -> (State, Outcome) {
         let mut next = state.clone();
-        next.last = Event::Other;
         let party = request.party;
         let reply = if request.op.needs_session() && !state.has_session(party) {
             // Only reachable when a request raced an expiry (STD1-LIFE-8).
@@ -83,6 +82,7 @@ impl Rules {
                     reply: Some(reply),
                     broadcasts: out,
                     closed,
+                    reply_may_be_missing: false,
                 },
             );
         };
@@ -90,6 +90,7 @@ impl Rules {
             next,
             Outcome {
                 reply: Some(reply),
+                reply_may_be_missing: true,
                 ..Outcome::default()
             },
         )
@@ -138,6 +139,7 @@ impl Rules {
             !s.records.is_empty()
         };
         if open_slot && code != Code::None {
+            // Only the code in force; a replaced one is as wrong as any.
             let right = code == Code::Current && s.knows_code(party);
             if !right && self.guarded(Fault::NoPairingGate) {
                 return self.failure(s, ErrorReason::PairingInvalid);
@@ -244,7 +246,7 @@ impl Rules {
         }
         m.read_by = Some(party);
         let author = m.author;
-        s.last = Event::Read { by: party, author };
+        s.events.push(Event::Read { by: party, author });
         broadcast(s, Broadcast::MessageRead { message_id: id }, out);
         Reply::Done
     }
@@ -262,11 +264,12 @@ impl Rules {
             return Reply::error(ErrorReason::NotEditable);
         }
         m.edited = true;
-        s.last = Event::Edited {
+        let author = m.author;
+        s.events.push(Event::Edited {
             by: party,
-            author: party,
+            author,
             was_read,
-        };
+        });
         broadcast(s, Broadcast::MessageEdited { message_id: id }, out);
         Reply::Done
     }
@@ -284,11 +287,11 @@ impl Rules {
             return Reply::error(ErrorReason::NotDeletable);
         }
         s.messages.pop();
-        s.last = Event::Deleted {
+        s.events.push(Event::Deleted {
             by: party,
             author: m.author,
             was_read,
-        };
+        });
         broadcast(s, Broadcast::MessageDeleted { message_id: id }, out);
         Reply::Done
     }
@@ -310,10 +313,10 @@ impl Rules {
 /// Opens a session for a party that holds a record (STD1-JOIN-8).
 fn open_session(s: &mut State, party: Party, while_locked: bool) -> Reply {
     s.sessions[party.index()] = true;
-    s.last = Event::Joined {
+    s.events.push(Event::Joined {
         party,
         while_locked,
-    };
+    });
     Reply::Joined {
         awaiting_party: s.records.len() < 2,
         current_message: s.current().map(view),
@@ -380,5 +383,5 @@ fn end_room(s: &mut State, cause: Cause, out: &mut Vec<Delivery>, closed: &mut V
     s.records.clear();
     s.messages.clear();
     s.sessions = [false; 3];
-    s.last = Event::Expired { with_message };
+    s.events.push(Event::Expired { with_message });
 }

@@ -91,8 +91,8 @@ pub struct Room {
     pub locked: bool,
 }
 
-/// What the last step did, kept so that properties about steps (who read,
-/// who edited, whether a join passed a lock) can be stated on states.
+/// What a step did, kept so that properties about steps (who read, who
+/// edited, whether a join passed a lock) can be stated on states.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Event {
     Joined {
@@ -116,9 +116,12 @@ pub enum Event {
     Expired {
         with_message: bool,
     },
-    /// Two replies formed against one state were served; one conflicted.
-    ReplyRace,
-    Other,
+    /// Both parties replied to the same state, each reply valid on its own:
+    /// how many were stored, and whether the other sender got an error.
+    ReplyRace {
+        stored: u8,
+        loser_told: bool,
+    },
 }
 
 /// Everything the model tracks.
@@ -134,7 +137,8 @@ pub struct State {
     pub intruder_has_code: bool,
     pub next_msg: u8,
     pub rooms_created: u8,
-    pub last: Event,
+    /// What the last step did, one entry per request of a race.
+    pub events: Vec<Event>,
 }
 
 impl State {
@@ -148,7 +152,7 @@ impl State {
             intruder_has_code,
             next_msg: 1,
             rooms_created: 0,
-            last: Event::Other,
+            events: Vec::new(),
         }
     }
 

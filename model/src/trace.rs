@@ -13,11 +13,11 @@
 use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
-use stateright::{Checker, Model, Path, PathRecorder};
+use stateright::Model;
 
 use crate::action::{Action, Op, Request};
 use crate::model::RoomModel;
-use crate::outcome::{Outcome, Reply};
+use crate::outcome::{Cause, Outcome, Reply};
 use crate::state::{Party, State};
 
 /// Version of the trace format; replayers check it.
@@ -32,8 +32,8 @@ pub struct Corpus {
     pub format: &'static str,
     pub lockout_attempts: u8,
     pub pins: Pins,
-    /// Protocol states the traces reach (see `export`).
-    pub protocol_states: usize,
+    /// What the traces cover (see `export`).
+    pub coverage: Coverage,
     pub traces: usize,
     pub steps: usize,
     /// Every requirement some trace exercises.
@@ -53,7 +53,7 @@ pub struct Pins {
 
 impl Corpus {
     /// The description of `traces` exported from `model`.
-    pub fn describe(model: &RoomModel, traces: &[Trace], protocol_states: usize) -> Self {
+    pub fn describe(model: &RoomModel, traces: &[Trace], coverage: Coverage) -> Self {
         Self {
             format: FORMAT,
             lockout_attempts: model.rules.lockout_attempts,
@@ -62,7 +62,7 @@ impl Corpus {
                 b: "1357",
                 m: "9090",
             },
-            protocol_states,
+            coverage,
             traces: traces.len(),
             steps: traces.iter().map(|t| t.steps.len()).sum(),
             requirements: traces
@@ -75,8 +75,8 @@ impl Corpus {
 
 /// The corpus as files: `corpus.json` and `traces.jsonl` (one trace per line).
 pub fn render(model: &RoomModel) -> (String, String) {
-    let (traces, protocol_states) = export(model);
-    let corpus = Corpus::describe(model, &traces, protocol_states);
+    let (traces, coverage) = export(model);
+    let corpus = Corpus::describe(model, &traces, coverage);
     let mut lines = String::new();
     for trace in &traces {
         lines.push_str(&serde_json::to_string(trace).unwrap_or_default());
@@ -104,15 +104,13 @@ pub struct Trace {
 pub enum Step {
     /// A request served alone.
     Request { request: Request, expect: Outcome },
-    /// Two requests in flight together. `orders[0]` holds the outcomes
-    /// (in request order) when the first is served first, `orders[1]`
-    /// when the second is; a server may pick either. The rest of the trace
-    /// assumes `then`; when the server picked the other, the trace ends
-    /// there, passed.
+    /// Two requests in flight together, always a trace's last step.
+    /// `orders[0]` holds the outcomes (in request order) when the first is
+    /// served first, `orders[1]` when the second is; a server may pick
+    /// either.
     Race {
         race: [Request; 2],
         orders: [[Outcome; 2]; 2],
-        then: u8,
     },
     /// Time passes or a connection drops.
     Environment {
@@ -134,65 +132,194 @@ pub enum Environment {
     Disconnect { party: Party },
 }
 
-/// Explores the model and returns the corpus, in a deterministic order,
-/// with the number of protocol states it covers.
-pub fn export(model: &RoomModel) -> (Vec<Trace>, usize) {
-    let (recorder, paths) = PathRecorder::new_with_accessor();
-    model.clone().checker().visitor(recorder).spawn_bfs().join();
-    let mut paths: Vec<(String, Path<State, Action>)> =
-        paths().into_iter().map(|p| (p.encode(model), p)).collect();
-    // Shortest first, then by the explorer's encoding: a stable order.
-    paths.sort_by(|(a, _), (b, _)| {
-        a.matches('/')
-            .count()
-            .cmp(&b.matches('/').count())
-            .then_with(|| a.cmp(b))
-    });
+/// What a path has been through that the room's state no longer shows but
+/// a server must get right afterwards: how the last room of the number
+/// ended (a new room must not remember it), and whether a lock was served
+/// (the count starts again).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct History {
+    previous_end: Option<Cause>,
+    lock_served: bool,
+}
 
-    let mut states = HashSet::new();
-    let mut answers = HashSet::new();
-    let mut kept: Vec<(String, State, Vec<Action>)> = Vec::new();
-    for (encoding, path) in paths {
-        let vec = path.into_vec();
-        let init = vec[0].0.clone();
-        let last = vec[vec.len() - 1].0.clone();
-        let actions: Vec<Action> = vec.into_iter().filter_map(|(_, a)| a).collect();
-        if states.insert(protocol_state(&last)) {
-            kept.push((encoding.clone(), init.clone(), actions.clone()));
+impl History {
+    fn after(self, action: Action, next: &State) -> Self {
+        let mut history = self;
+        match action {
+            Action::TtlExpires => history.previous_end = Some(Cause::Ttl),
+            Action::LockEnds => history.lock_served = true,
+            Action::Do(Request {
+                op: Op::ExpireRoom, ..
+            }) if next.room.is_none() => history.previous_end = Some(Cause::Party),
+            _ => {}
         }
-        // Every step out of the state whose kind of answer is new, even when
-        // it leads to a state reached before (an expiry by time ends where an
-        // expiry by request did).
-        let mut enabled = Vec::new();
-        model.actions(&last, &mut enabled);
-        for (i, action) in enabled.into_iter().enumerate() {
-            let Some((next, _)) = model.step(&last, action) else {
+        if next.room.is_none() {
+            history.lock_served = false;
+        }
+        history
+    }
+}
+
+/// A node of the exporter's walk: a state, its history, and the step from
+/// its parent.
+struct Node {
+    state: State,
+    history: History,
+    parent: Option<(usize, Action)>,
+}
+
+/// Explores the model and returns the corpus, in a deterministic order,
+/// with what it covers.
+///
+/// The walk is breadth-first over the model's own steps, like the
+/// checker's, but it visits each *protocol state* once rather than each
+/// model state: the state as a server's store and sessions hold it, without
+/// the model's bookkeeping (message numbers, counters, the last step's
+/// events), plus the [`History`] a server must honour. Requests are taken
+/// one at a time: a race reaches no state single requests do not, and what
+/// follows it depends on the order a server picks, so races only end
+/// traces.
+pub fn export(model: &RoomModel) -> (Vec<Trace>, Coverage) {
+    let sequential = RoomModel {
+        races: false,
+        ..model.clone()
+    };
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut queue = std::collections::VecDeque::new();
+    let start = History {
+        previous_end: None,
+        lock_served: false,
+    };
+    for state in sequential.init_states() {
+        if seen.insert((protocol_state(&state), start)) {
+            queue.push_back(nodes.len());
+            nodes.push(Node {
+                state,
+                history: start,
+                parent: None,
+            });
+        }
+    }
+    let mut tree_edges = HashSet::new();
+    while let Some(i) = queue.pop_front() {
+        let mut actions = Vec::new();
+        sequential.actions(&nodes[i].state, &mut actions);
+        for action in actions {
+            let Some((next, _)) = sequential.step(&nodes[i].state, action) else {
                 continue;
             };
-            if model.within_boundary(&next) && answers.insert(answer_kind(model, &last, action)) {
-                let mut extended = actions.clone();
-                extended.push(action);
-                kept.push((format!("{encoding}/{i}"), init.clone(), extended));
+            if !sequential.within_boundary(&next) {
+                continue;
+            }
+            let history = nodes[i].history.after(action, &next);
+            if seen.insert((protocol_state(&next), history)) {
+                tree_edges.insert((i, action));
+                queue.push_back(nodes.len());
+                nodes.push(Node {
+                    state: next,
+                    history,
+                    parent: Some((i, action)),
+                });
             }
         }
     }
-    kept.sort_by(|(a, ..), (b, ..)| a.cmp(b));
-    let maximal = kept.iter().enumerate().filter(|(i, (encoding, ..))| {
-        kept.get(i + 1)
-            .is_none_or(|(next, ..)| !next.starts_with(&format!("{encoding}/")))
-    });
-    let traces = maximal
+
+    // Leaves of the walk's tree cover every node; a step out of a node
+    // whose kind of answer is new, races included, is added as a trace of
+    // its own unless it is an edge of the tree.
+    let mut has_child = vec![false; nodes.len()];
+    for node in &nodes {
+        if let Some((parent, _)) = node.parent {
+            has_child[parent] = true;
+        }
+    }
+    let mut answers = HashSet::new();
+    let mut chosen: Vec<(usize, Option<Action>)> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        // Every protocol state is covered as it first occurs; after an
+        // expiry or a served lock, every kind of answer is.
+        if !has_child[i] && node.history == start {
+            chosen.push((i, None));
+        }
+        let mut actions = Vec::new();
+        model.actions(&node.state, &mut actions);
+        for action in actions {
+            let Some((next, _)) = model.step(&node.state, action) else {
+                continue;
+            };
+            if model.within_boundary(&next)
+                && answers.insert((node.history, {
+                    let kind = answer_kind(model, &node.state, action);
+                    // After an expiry or a served lock, which answer comes
+                    // matters, not every audience it reaches.
+                    if node.history == start {
+                        kind
+                    } else {
+                        coarse(&kind)
+                    }
+                }))
+                && (node.history != start || !tree_edges.contains(&(i, action)))
+            {
+                chosen.push((i, Some(action)));
+            }
+        }
+    }
+    let path_to = |mut i: usize| {
+        let mut actions = Vec::new();
+        while let Some((parent, action)) = nodes[i].parent {
+            actions.push(action);
+            i = parent;
+        }
+        actions.reverse();
+        (nodes[i].state.clone(), actions)
+    };
+    let coverage = Coverage {
+        protocol_states: nodes.iter().filter(|n| n.history == start).count(),
+        histories: nodes.len(),
+        answer_kinds: answers.len(),
+    };
+    let traces = chosen
+        .into_iter()
         .enumerate()
-        .map(|(n, (_, (_, init, actions)))| trace(model, n + 1, init, actions))
+        .map(|(n, (i, extra))| {
+            let (init, mut actions) = path_to(i);
+            actions.extend(extra);
+            trace(model, n + 1, &init, &actions)
+        })
         .collect();
-    (traces, states.len())
+    (traces, coverage)
+}
+
+/// What a corpus covers.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Coverage {
+    /// Protocol states reached with no expiry or served lock behind them;
+    /// every one is on some trace.
+    pub protocol_states: usize,
+    /// Protocol states with every history the walk met; the traces reach
+    /// every kind of answer in each history, not every one of these.
+    pub histories: usize,
+    /// Kinds of answer (request shape, reply, audience) the traces show,
+    /// per history.
+    pub answer_kinds: usize,
 }
 
 /// The state as a server's store and sessions hold it, without the model's
 /// bookkeeping.
 fn protocol_state(s: &State) -> impl std::hash::Hash + Eq + use<> {
     (
-        s.room.map(|r| (r.pairing_open, r.failures, r.locked)),
+        s.room.map(|r| {
+            (
+                r.pairing_open,
+                r.failures,
+                r.locked,
+                // A replaced code and a reused number change what a server
+                // must remember.
+                r.code_version,
+                r.generation > 1,
+            )
+        }),
         s.records.clone(),
         s.messages
             .iter()
@@ -201,6 +328,21 @@ fn protocol_state(s: &State) -> impl std::hash::Hash + Eq + use<> {
         s.sessions,
         s.intruder_has_code,
     )
+}
+
+/// An answer kind without who hears of it.
+fn coarse(kind: &str) -> String {
+    let mut out = String::with_capacity(kind.len());
+    let mut depth = 0;
+    for c in kind.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// What kind of answer an action got: its shape (who, which operation, with
@@ -281,11 +423,12 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
                 let [one, two]: [Outcome; 2] = outcomes.try_into().unwrap_or_default();
                 let [r_two, r_one]: [Outcome; 2] = reverse.try_into().unwrap_or_default();
                 requirements.extend(exercised(state, first, &one));
+                requirements.extend(exercised(state, second, &r_two));
+                requirements.extend(exercised(&middle_state(model, state, first), second, &two));
                 requirements.extend(race_requirements(first, second));
                 steps.push(Step::Race {
                     race: [first, second],
                     orders: [[one, two], [r_one, r_two]],
-                    then: 0,
                 });
             }
             Action::TtlExpires | Action::LockEnds | Action::Disconnect(_) => {
@@ -317,6 +460,13 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
     }
 }
 
+/// The state after `first` alone.
+fn middle_state(model: &RoomModel, state: &State, first: Request) -> State {
+    model
+        .step(state, Action::Do(first))
+        .map_or_else(|| state.clone(), |(next, _)| next)
+}
+
 /// The requirements a request and its expected answer exercise.
 fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'static str> {
     use stelgano_spec::ErrorReason as E;
@@ -326,15 +476,36 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
     };
     let mut ids = match (request.op, reason) {
         (_, Some(E::RoomExpired)) => vec!["STD1-LIFE-8", "STD1-WIRE-21"],
+        (Op::Create, None) if before.rooms_created > 0 => {
+            vec!["STD1-JOIN-1", "STD1-JOIN-8", "STD1-LIFE-5"]
+        }
         (Op::Create, None) => vec!["STD1-JOIN-1", "STD1-JOIN-8"],
         (Op::Create, Some(_)) => vec!["STD1-JOIN-2"],
+        (Op::Join { .. }, Some(E::NotFound)) if before.rooms_created > 0 => {
+            vec!["STD1-JOIN-3", "STD1-LIFE-3"]
+        }
         (Op::Join { .. }, Some(E::NotFound)) => vec!["STD1-JOIN-3"],
         (Op::Join { .. }, Some(E::Locked)) => vec!["STD1-JOIN-18", "STD1-JOIN-19", "STD1-JOIN-20"],
+        (
+            Op::Join {
+                code: crate::action::Code::Previous,
+            },
+            Some(E::PairingInvalid),
+        ) => {
+            vec!["STD1-JOIN-14", "STD1-JOIN-17", "STD1-JOIN-19"]
+        }
         (Op::Join { .. }, Some(E::PairingInvalid)) => vec!["STD1-JOIN-14", "STD1-JOIN-19"],
         (Op::Join { .. }, Some(_)) => vec!["STD1-JOIN-5", "STD1-JOIN-19"],
         (Op::Join { code }, None) => {
             let claimed = before.record_of(request.party).is_none();
             match (claimed, code) {
+                (true, _) if before.room.is_some_and(|r| r.code_version > 0) => vec![
+                    "STD1-JOIN-5",
+                    "STD1-JOIN-8",
+                    "STD1-JOIN-14",
+                    "STD1-JOIN-15",
+                    "STD1-JOIN-17",
+                ],
                 (true, _) => vec!["STD1-JOIN-5", "STD1-JOIN-8", "STD1-JOIN-14", "STD1-JOIN-15"],
                 (false, crate::action::Code::None) => vec!["STD1-JOIN-5", "STD1-JOIN-8"],
                 (false, _) => vec!["STD1-JOIN-5", "STD1-JOIN-8", "STD1-JOIN-16"],
