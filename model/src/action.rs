@@ -1,12 +1,12 @@
 //! What can happen: a party's request, two requests in flight together, or
 //! the passing of time and connections.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::state::{MsgId, Party};
 
 /// The pairing code a `join` carries (STD1-JOIN-14, STD1-JOIN-16).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// No code.
@@ -21,7 +21,7 @@ pub enum Code {
 
 /// A request, with its arguments as the requesting client forms them from
 /// what it has seen of the room.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "op")]
 pub enum Op {
     Create,
@@ -43,7 +43,7 @@ impl Op {
 }
 
 /// A request of one party.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Request {
     pub party: Party,
     #[serde(flatten)]

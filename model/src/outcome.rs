@@ -2,14 +2,14 @@
 //! reply and the broadcast each session receives. Traces carry these as
 //! the expected results.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stelgano_spec::ErrorReason;
 
 use crate::state::{MsgId, Party};
 
 /// A message as a reply or broadcast shows it (STD1-WIRE-26), with the
 /// author named by party rather than by sender hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: MsgId,
     pub author: Party,
@@ -18,7 +18,7 @@ pub struct MessageView {
 }
 
 /// The reply to a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reply")]
 pub enum Reply {
     /// A session opened (STD1-JOIN-8).
@@ -51,7 +51,7 @@ impl Reply {
 }
 
 /// Why a room ended (STD1-LIFE-6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cause {
     Party,
@@ -59,7 +59,7 @@ pub enum Cause {
 }
 
 /// A broadcast (STD1-WIRE-29).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum Broadcast {
     PartyPaired,
@@ -72,7 +72,7 @@ pub enum Broadcast {
 }
 
 /// A broadcast and the party whose session receives it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Delivery {
     pub to: Party,
     #[serde(flatten)]
@@ -80,7 +80,8 @@ pub struct Delivery {
 }
 
 /// Everything a step makes the server send.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Outcome {
     /// The requester's reply; none for steps of time or connections.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,11 +5,11 @@
 //! property such as "at most one stored message" is only worth checking
 //! when the state could express a second one.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A participant. A and B are the honest parties with different PINs; M is
 /// the intruder, who knows the steg number but neither PIN (spec §2.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Party {
     A,
     B,
@@ -27,14 +27,14 @@ impl Party {
 
 /// An access record's slot: 1 for the room's creator, 2 for the second
 /// party (STD1-JOIN-1, STD1-JOIN-14).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Slot {
     One,
     Two,
 }
 
 /// A message id. Ids are never reused (STD1-MSG-5), so they count up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MsgId(pub u8);
 
 /// How a record was obtained; the last is only reachable with the pairing

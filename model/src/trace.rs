@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stateright::Model;
 
 use crate::action::{Action, Op, Request};
@@ -37,7 +37,7 @@ pub struct Corpus {
     pub traces: usize,
     pub steps: usize,
     /// Every requirement some trace exercises.
-    pub requirements: BTreeSet<&'static str>,
+    pub requirements: BTreeSet<String>,
 }
 
 /// The PINs of the parties; M's matches no honest party's.
@@ -67,7 +67,7 @@ impl Corpus {
             steps: traces.iter().map(|t| t.steps.len()).sum(),
             requirements: traces
                 .iter()
-                .flat_map(|t| t.requirements.iter().copied())
+                .flat_map(|t| t.requirements.iter().cloned())
                 .collect(),
         }
     }
@@ -88,18 +88,18 @@ pub fn render(model: &RoomModel) -> (String, String) {
 }
 
 /// One trace: a fresh steg number, played from nothing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Trace {
     pub id: String,
     /// Whether M may type the creator's pairing codes.
     pub intruder_has_code: bool,
     /// The requirements the steps exercise.
-    pub requirements: BTreeSet<&'static str>,
+    pub requirements: BTreeSet<String>,
     pub steps: Vec<Step>,
 }
 
 /// One step and what the server must send for it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", untagged)]
 pub enum Step {
     /// A request served alone.
@@ -120,7 +120,7 @@ pub enum Step {
 }
 
 /// Steps no party requests.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Environment {
     /// The room reaches its expiry time (a replayer ages the room).
@@ -292,7 +292,7 @@ pub fn export(model: &RoomModel) -> (Vec<Trace>, Coverage) {
 }
 
 /// What a corpus covers.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Coverage {
     /// Protocol states reached with no expiry or served lock behind them;
     /// every one is on some trace.
@@ -455,7 +455,7 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
     Trace {
         id: format!("t{n:05}"),
         intruder_has_code: init.intruder_has_code,
-        requirements,
+        requirements: requirements.into_iter().map(str::to_owned).collect(),
         steps,
     }
 }

@@ -115,3 +115,13 @@ fn the_corpus_covers_every_kind_of_step() {
         );
     }
 }
+
+#[test]
+fn every_trace_reads_back_as_written() {
+    // A replayer in Rust reads the corpus through the model's own types.
+    for line in read("traces.jsonl").lines() {
+        let trace: stelgano_model::trace::Trace =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert_eq!(serde_json::to_string(&trace).expect("JSON"), line);
+    }
+}
