@@ -1,0 +1,129 @@
+//! A std-1 client connection for the harness: sends frames, reads what the
+//! server sends, and keeps a log of both for reports.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use stelgano_spec::ids::Ref;
+use stelgano_spec::wire::{ClientEvent, ClientFrame, ServerFrame};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Why talking to the target failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("nothing received within {0:?}")]
+    Timeout(Duration),
+    #[error("the connection failed: {0}")]
+    Transport(String),
+    #[error("the server sent a frame that is not std-1: {0}")]
+    NotAFrame(String),
+}
+
+/// What arrives on a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Frame(ServerFrame),
+    /// A close frame with its status code.
+    Close(Option<u16>),
+    /// The connection ended without a close frame.
+    Gone,
+}
+
+/// One WebSocket connection to the target.
+pub struct Connection {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    name: String,
+    next_ref: u64,
+    /// Every frame sent and received, for reports.
+    pub log: Vec<String>,
+}
+
+impl Connection {
+    /// Opens a connection; `name` labels it in the log.
+    pub async fn open(url: &str, name: &str) -> Result<Self, ClientError> {
+        let (ws, _) =
+            tokio_tungstenite::connect_async(url)
+                .await
+                .map_err(|e| ClientError::Connect {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        Ok(Self {
+            ws,
+            name: name.to_owned(),
+            next_ref: 0,
+            log: Vec::new(),
+        })
+    }
+
+    /// Sends a request; returns its `ref`.
+    pub async fn send(&mut self, event: ClientEvent) -> Result<Ref, ClientError> {
+        self.next_ref += 1;
+        let reference: Ref = self
+            .next_ref
+            .to_string()
+            .parse()
+            .map_err(|_| ClientError::Transport("ref".into()))?;
+        let text = ClientFrame {
+            reference: reference.clone(),
+            event,
+        }
+        .to_json();
+        self.log.push(format!("{} -> {text}", self.name));
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))?;
+        Ok(reference)
+    }
+
+    /// The next frame, close or end, within `within`; pings are answered
+    /// by the WebSocket layer and skipped.
+    pub async fn next(&mut self, within: Duration) -> Result<Incoming, ClientError> {
+        loop {
+            let message = tokio::time::timeout(within, self.ws.next())
+                .await
+                .map_err(|_| ClientError::Timeout(within))?;
+            let incoming = match message {
+                None => Incoming::Gone,
+                Some(Err(e)) => {
+                    self.log.push(format!("{} <- (ended: {e})", self.name));
+                    return Ok(Incoming::Gone);
+                }
+                Some(Ok(Message::Text(text))) => {
+                    self.log.push(format!("{} <- {}", self.name, text.as_str()));
+                    match ServerFrame::from_json(text.as_str()) {
+                        Some(frame) => Incoming::Frame(frame),
+                        None => return Err(ClientError::NotAFrame(text.as_str().to_owned())),
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let code = frame.as_ref().map(|f| u16::from(f.code));
+                    self.log.push(format!("{} <- close {code:?}", self.name));
+                    Incoming::Close(code)
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    return Err(ClientError::NotAFrame("a binary frame".into()));
+                }
+                Some(Ok(_)) => continue,
+            };
+            return Ok(incoming);
+        }
+    }
+
+    /// Closes the connection from this side and waits, briefly, for the
+    /// server's answering close.
+    pub async fn close(mut self) -> Vec<String> {
+        self.log.push(format!("{} -> close", self.name));
+        let _ = self.ws.close(None).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(_)) = self.ws.next().await {}
+        })
+        .await;
+        self.log
+    }
+}

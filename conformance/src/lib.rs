@@ -1,0 +1,11 @@
+//! # stelgano-conformance — is this server a sTELgano-std-1 server?
+//!
+//! A black-box harness: it speaks the protocol to a target over WebSocket
+//! and compares what comes back with what the specification requires.
+//! The `model` suite replays the traces the room model exported
+//! (`conformance/traces/`, see `model/README.md`).
+
+pub mod client;
+pub mod corpus;
+pub mod reference;
+pub mod replay;

@@ -1,0 +1,727 @@
+//! Replays the model's traces (`conformance/traces/`) against a target and
+//! compares every reply, broadcast and close with what the trace expects.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use stelgano_model::action::{Code, Op, Request};
+use stelgano_model::outcome::{Broadcast as Expected, Cause, Outcome, Reply};
+use stelgano_model::state::{MsgId, Party};
+use stelgano_model::trace::{Environment, Step, Trace};
+use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+use stelgano_spec::ids::{MessageId, Ref};
+use stelgano_spec::pairing::PairingCode;
+use stelgano_spec::wire::{
+    Broadcast, Ciphertext, ClientEvent, CreateRoom, DeleteMessage, EditMessage, ExpiryCause, Iv,
+    JoinRoom, ReadReceipt, ReplyBody, ResetPairing, SendMessage, ServerFrame, Timestamp,
+};
+
+use crate::client::{ClientError, Connection, Incoming};
+
+/// What a replay needs to know about the target and the corpus.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// `ws://host:port/ws` of the target.
+    pub url: String,
+    /// The PINs of A, B and M (`corpus.json`).
+    pub pins: [String; 3],
+    /// How long to wait for any one frame.
+    pub frame_timeout: Duration,
+    /// How long after a room's expiry time its sessions may wait for the
+    /// `room_expired` broadcast (STD1-LIFE-4 allows 60 seconds; a target
+    /// that sweeps faster lets replays finish sooner).
+    pub expiry_grace: Duration,
+}
+
+/// How a trace went.
+#[derive(Debug, Clone)]
+pub struct TraceResult {
+    pub id: String,
+    pub steps: usize,
+    pub failure: Option<Divergence>,
+}
+
+/// Where a replay left the trace.
+#[derive(Debug, Clone)]
+pub struct Divergence {
+    /// The failing step, counted from 1.
+    pub step: usize,
+    pub message: String,
+    /// The frames exchanged up to the failure.
+    pub frames: Vec<String>,
+}
+
+/// Replays one trace in a room of its own (a random steg number).
+pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
+    let mut run = match Run::new(setup) {
+        Ok(run) => run,
+        Err(message) => {
+            return TraceResult {
+                id: trace.id.clone(),
+                steps: trace.steps.len(),
+                failure: Some(Divergence {
+                    step: 0,
+                    message,
+                    frames: Vec::new(),
+                }),
+            };
+        }
+    };
+    let mut failure = None;
+    for (n, step) in trace.steps.iter().enumerate() {
+        if let Err(message) = run.step(step).await {
+            failure = Some(Divergence {
+                step: n + 1,
+                message,
+                frames: run.frames(),
+            });
+            break;
+        }
+    }
+    run.finish().await;
+    TraceResult {
+        id: trace.id.clone(),
+        steps: trace.steps.len(),
+        failure,
+    }
+}
+
+type Check = Result<(), String>;
+
+/// How long a replay waits for a broadcast that only one of two possible
+/// serial orders of a race sends.
+const SETTLE: Duration = Duration::from_millis(500);
+
+/// The state of one replay.
+struct Run<'a> {
+    setup: &'a Setup,
+    hashes: [PartyHashes; 3],
+    connections: [Option<Connection>; 3],
+    /// Frames of connections already closed.
+    closed_log: Vec<String>,
+    /// Trace message numbers to the ids the server gave them.
+    ids: HashMap<u8, MessageId>,
+    /// Codes the creator made, newest last.
+    codes: Vec<PairingCode>,
+    wrong_code: PairingCode,
+    /// The live room's expiry time, from its `Joined` replies.
+    expires_at: Option<Timestamp>,
+    /// When the last lock ends, from its `retry_after`.
+    lock_ends_at: Option<tokio::time::Instant>,
+}
+
+fn random_steg_number() -> Result<Phone, String> {
+    let n = getrandom::u64().map_err(|e| format!("no randomness: {e}"))?;
+    // +1 and ten digits, the first from 2 to 9: a valid number (STD1-DRV-2).
+    let digits = format!("{}{:09}", 2 + n % 8, (n / 8) % 1_000_000_000);
+    Phone::parse(&format!("+1{digits}")).map_err(|e| format!("steg number: {e}"))
+}
+
+fn code() -> Result<PairingCode, String> {
+    PairingCode::generate().map_err(|e| format!("pairing code: {e}"))
+}
+
+fn random_payload() -> Result<(Ciphertext, Iv), String> {
+    let mut bytes = [0_u8; 44];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    let mut iv = [0_u8; 12];
+    iv.copy_from_slice(&bytes[32..]);
+    let ciphertext =
+        Ciphertext::from_bytes(bytes[..32].to_vec()).map_err(|e| format!("ciphertext: {e:?}"))?;
+    Ok((ciphertext, Iv::from_array(iv)))
+}
+
+impl<'a> Run<'a> {
+    fn new(setup: &'a Setup) -> Result<Self, String> {
+        let phone = random_steg_number()?;
+        let pin = |p: &str| Pin::parse(p).map_err(|e| format!("PIN {p:?}: {e}"));
+        let hashes = [
+            PartyHashes::derive(&phone, &pin(&setup.pins[0])?),
+            PartyHashes::derive(&phone, &pin(&setup.pins[1])?),
+            PartyHashes::derive(&phone, &pin(&setup.pins[2])?),
+        ];
+        Ok(Self {
+            setup,
+            hashes,
+            connections: [None, None, None],
+            closed_log: Vec::new(),
+            ids: HashMap::new(),
+            codes: Vec::new(),
+            wrong_code: code()?,
+            expires_at: None,
+            lock_ends_at: None,
+        })
+    }
+
+    fn frames(&self) -> Vec<String> {
+        let mut frames = self.closed_log.clone();
+        for connection in self.connections.iter().flatten() {
+            frames.extend(connection.log.iter().cloned());
+        }
+        frames
+    }
+
+    async fn finish(&mut self) {
+        for connection in self.connections.iter_mut() {
+            if let Some(c) = connection.take() {
+                c.close().await;
+            }
+        }
+    }
+
+    async fn step(&mut self, step: &Step) -> Check {
+        match step {
+            Step::Request { request, expect } => self.request(*request, expect).await,
+            Step::Race { race, orders } => self.race(race, orders).await,
+            Step::Environment {
+                environment,
+                expect,
+            } => self.environment(*environment, expect).await,
+        }
+    }
+
+    async fn connection(&mut self, party: Party) -> Result<&mut Connection, String> {
+        let slot = &mut self.connections[party.index()];
+        if slot.is_none() {
+            let c = Connection::open(&self.setup.url, &format!("{party:?}"))
+                .await
+                .map_err(|e| e.to_string())?;
+            *slot = Some(c);
+        }
+        slot.as_mut().ok_or_else(|| "no connection".to_owned())
+    }
+
+    /// The wire event for a trace request; creating or resetting makes a
+    /// new code.
+    fn event(&mut self, request: Request) -> Result<ClientEvent, String> {
+        let me = &self.hashes[request.party.index()];
+        let id = |ids: &HashMap<u8, MessageId>, m: MsgId| {
+            ids.get(&m.0)
+                .copied()
+                .ok_or_else(|| format!("message m{} has no server id yet", m.0))
+        };
+        Ok(match request.op {
+            Op::Create => {
+                let new = code()?;
+                let pairing_hash = new.hash();
+                self.codes.push(new);
+                ClientEvent::Create(CreateRoom {
+                    room_hash: me.room_hash,
+                    access_hash: me.access_hash,
+                    sender_hash: me.sender_hash,
+                    pairing_hash,
+                    country_iso: None,
+                })
+            }
+            Op::Join { code } => {
+                let pairing_hash = match code {
+                    Code::None => None,
+                    Code::Current => Some(self.codes.last().ok_or("no current code")?.hash()),
+                    Code::Previous => Some(
+                        self.codes
+                            .iter()
+                            .rev()
+                            .nth(1)
+                            .ok_or("no previous code")?
+                            .hash(),
+                    ),
+                    Code::Wrong => Some(self.wrong_code.hash()),
+                };
+                ClientEvent::Join(JoinRoom {
+                    room_hash: me.room_hash,
+                    access_hash: me.access_hash,
+                    sender_hash: me.sender_hash,
+                    pairing_hash,
+                })
+            }
+            Op::SendMessage { replaces } => {
+                let (ciphertext, iv) = random_payload()?;
+                ClientEvent::SendMessage(SendMessage {
+                    ciphertext,
+                    iv,
+                    replaces: replaces.map(|m| id(&self.ids, m)).transpose()?,
+                })
+            }
+            Op::ReadReceipt { message_id } => ClientEvent::ReadReceipt(ReadReceipt {
+                message_id: id(&self.ids, message_id)?,
+            }),
+            Op::EditMessage { message_id } => {
+                let (ciphertext, iv) = random_payload()?;
+                ClientEvent::EditMessage(EditMessage {
+                    message_id: id(&self.ids, message_id)?,
+                    ciphertext,
+                    iv,
+                })
+            }
+            Op::DeleteMessage { message_id } => ClientEvent::DeleteMessage(DeleteMessage {
+                message_id: id(&self.ids, message_id)?,
+            }),
+            Op::Typing => ClientEvent::Typing,
+            Op::ExpireRoom => ClientEvent::ExpireRoom,
+            Op::ResetPairing => {
+                let new = code()?;
+                let pairing_hash = new.hash();
+                self.codes.push(new);
+                ClientEvent::ResetPairing(ResetPairing { pairing_hash })
+            }
+        })
+    }
+
+    /// After the reply: a code made by a refused create or reset was never
+    /// the room's.
+    fn settle_codes(&mut self, request: Request, reply: Option<&ServerFrame>) {
+        let made = matches!(request.op, Op::Create | Op::ResetPairing);
+        if made && !matches!(reply, Some(ServerFrame::Ok(_))) {
+            self.codes.pop();
+        }
+    }
+
+    async fn request(&mut self, request: Request, expect: &Outcome) -> Check {
+        let event = self.event(request)?;
+        let timeout = self.setup.frame_timeout;
+        let c = self.connection(request.party).await?;
+        let reference = c.send(event).await.map_err(|e| e.to_string())?;
+        let (before, reply) = read_reply(c, &reference, timeout).await?;
+        if reply.is_none() {
+            self.drop_connection(request.party);
+        }
+        self.settle_codes(request, reply.as_ref());
+        let mut ids = self.ids.clone();
+        check_reply(self, &mut ids, expect, reply.as_ref())?;
+        // The requester's own broadcasts come before its reply (STD1-WIRE-30).
+        let own = deliveries_to(expect, request.party);
+        self.check_broadcasts(&mut ids, request.party, &own, &before)?;
+        self.ids = ids;
+        for party in Party::ALL {
+            if party != request.party {
+                self.expect_broadcasts(party, &deliveries_to(expect, party))
+                    .await?;
+            }
+        }
+        self.expect_closes(&expect.closed).await
+    }
+
+    async fn race(&mut self, race: &[Request; 2], orders: &[[Outcome; 2]; 2]) -> Check {
+        let timeout = self.setup.frame_timeout;
+        let events = [self.event(race[0])?, self.event(race[1])?];
+        let mut references = Vec::new();
+        for (request, event) in race.iter().zip(events) {
+            let c = self.connection(request.party).await?;
+            references.push(c.send(event).await.map_err(|e| e.to_string())?);
+        }
+        let mut seen: HashMap<Party, Vec<Broadcast>> = HashMap::new();
+        let mut replies = Vec::new();
+        for (request, reference) in race.iter().zip(&references) {
+            let c = self.connection(request.party).await?;
+            let (before, reply) = read_reply(c, reference, timeout).await?;
+            seen.entry(request.party).or_default().extend(before);
+            if reply.is_none() {
+                self.drop_connection(request.party);
+            }
+            replies.push(reply);
+        }
+        for (i, request) in race.iter().enumerate() {
+            self.settle_codes(*request, replies[i].as_ref());
+        }
+
+        // The serial orders whose replies match what came back, each with
+        // the message ids it implies.
+        let mut candidates = Vec::new();
+        let mut refusals = Vec::new();
+        for order in [0, 1] {
+            let mut ids = self.ids.clone();
+            let outcomes = &orders[order];
+            match (0..2)
+                .try_for_each(|i| check_reply(self, &mut ids, &outcomes[i], replies[i].as_ref()))
+            {
+                Ok(()) => candidates.push((order, ids)),
+                Err(e) => refusals.push(format!("order {order}: {e}")),
+            }
+        }
+        if candidates.is_empty() {
+            return Err(format!(
+                "the replies match neither serial order: {}",
+                refusals.join("; ")
+            ));
+        }
+        // In serial order: the first served request's broadcasts, then the
+        // other's. Each session's broadcasts decide between orders whose
+        // replies are alike.
+        let expected = |order: usize, party: Party| -> Vec<Expected> {
+            let served = if order == 0 { [0, 1] } else { [1, 0] };
+            served
+                .iter()
+                .flat_map(|&i| deliveries_to(&orders[order][i], party))
+                .collect()
+        };
+        for party in Party::ALL {
+            let most = candidates
+                .iter()
+                .map(|(order, _)| expected(*order, party).len())
+                .max()
+                .unwrap_or(0);
+            let fewest = candidates
+                .iter()
+                .map(|(order, _)| expected(*order, party).len())
+                .min()
+                .unwrap_or(0);
+            let got = seen.entry(party).or_default();
+            while got.len() < most {
+                let Some(c) = self.connections[party.index()].as_mut() else {
+                    break;
+                };
+                // Beyond what every order sends, a frame that does not come
+                // soon is taken as not coming.
+                let wait = if got.len() < fewest { timeout } else { SETTLE };
+                match next_broadcast(c, wait).await {
+                    Ok(b) => got.push(b),
+                    // A shorter order may be the one that happened.
+                    Err(_) if got.len() >= fewest => break,
+                    Err(e) => return Err(format!("{party:?}: {e}")),
+                }
+            }
+            let got = got.clone();
+            let mut remaining = Vec::new();
+            for (order, mut ids) in candidates {
+                match self.check_broadcasts(&mut ids, party, &expected(order, party), &got) {
+                    Ok(()) => remaining.push((order, ids)),
+                    Err(e) => refusals.push(format!("order {order}: {e}")),
+                }
+            }
+            candidates = remaining;
+            if candidates.is_empty() {
+                return Err(format!(
+                    "the broadcasts match neither serial order: {}",
+                    refusals.join("; ")
+                ));
+            }
+        }
+        let (order, ids) = candidates.swap_remove(0);
+        self.ids = ids;
+        let mut closed: Vec<Party> = orders[order]
+            .iter()
+            .flat_map(|o| o.closed.clone())
+            .collect();
+        closed.sort();
+        closed.dedup();
+        self.expect_closes(&closed).await
+    }
+
+    /// Forgets a connection the server closed, keeping its frames.
+    fn drop_connection(&mut self, party: Party) {
+        if let Some(c) = self.connections[party.index()].take() {
+            self.closed_log.extend(c.log);
+        }
+    }
+
+    async fn environment(&mut self, environment: Environment, expect: &Outcome) -> Check {
+        match environment {
+            Environment::Disconnect { party } => {
+                if let Some(c) = self.connections[party.index()].take() {
+                    self.closed_log.extend(c.close().await);
+                }
+                Ok(())
+            }
+            Environment::LockEnds => {
+                let until = self.lock_ends_at.ok_or("no lock to wait out")?;
+                tokio::time::sleep_until(until).await;
+                Ok(())
+            }
+            Environment::TtlExpires => {
+                let expires = self.expires_at.ok_or("no room expiry time known")?;
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                // Whole seconds: one more makes sure the time has passed.
+                let wait = (expires.unix() - now + 1).max(0) as u64;
+                tokio::time::sleep(Duration::from_secs(wait)).await;
+                let grace = self.setup.expiry_grace.max(self.setup.frame_timeout);
+                for party in Party::ALL {
+                    let expected = deliveries_to(expect, party);
+                    if expected.is_empty() {
+                        continue;
+                    }
+                    let Some(c) = self.connections[party.index()].as_mut() else {
+                        return Err(format!("{party:?} should still be connected"));
+                    };
+                    let got = next_broadcast(c, grace).await?;
+                    let mut ids = self.ids.clone();
+                    check_broadcast(self, &mut ids, &expected[0], &got)?;
+                }
+                self.expect_closes(&expect.closed).await
+            }
+        }
+    }
+
+    /// `expected` are the broadcasts for `party`; `seen` those already read.
+    fn check_broadcasts(
+        &self,
+        ids: &mut HashMap<u8, MessageId>,
+        party: Party,
+        expected: &[Expected],
+        seen: &[Broadcast],
+    ) -> Check {
+        if expected.len() != seen.len() {
+            return Err(format!(
+                "{party:?} expected {} broadcast(s) {expected:?}, got {seen:?}",
+                expected.len()
+            ));
+        }
+        for (e, s) in expected.iter().zip(seen) {
+            check_broadcast(self, ids, e, s)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the broadcasts `party` has still to receive, beyond `seen`.
+    async fn check_more_broadcasts(
+        &mut self,
+        ids: &mut HashMap<u8, MessageId>,
+        party: Party,
+        expected: &[Expected],
+        mut seen: Vec<Broadcast>,
+    ) -> Check {
+        let timeout = self.setup.frame_timeout;
+        while seen.len() < expected.len() {
+            let Some(c) = self.connections[party.index()].as_mut() else {
+                return Err(format!("{party:?} has no connection for {expected:?}"));
+            };
+            seen.push(next_broadcast(c, timeout).await?);
+        }
+        self.check_broadcasts(ids, party, expected, &seen)
+    }
+
+    async fn expect_broadcasts(&mut self, party: Party, expected: &[Expected]) -> Check {
+        if expected.is_empty() {
+            return Ok(());
+        }
+        let mut ids = self.ids.clone();
+        self.check_more_broadcasts(&mut ids, party, expected, Vec::new())
+            .await?;
+        self.ids = ids;
+        Ok(())
+    }
+
+    async fn expect_closes(&mut self, closed: &[Party]) -> Check {
+        let timeout = self.setup.frame_timeout;
+        for &party in closed {
+            let Some(mut c) = self.connections[party.index()].take() else {
+                continue;
+            };
+            let result = loop {
+                match c.next(timeout).await {
+                    // A reply to a frame that raced the expiry may come first.
+                    Ok(Incoming::Frame(ServerFrame::Error(e)))
+                        if e.error.reason == stelgano_spec::ErrorReason::RoomExpired => {}
+                    Ok(Incoming::Close(Some(1000))) | Ok(Incoming::Gone) => break Ok(()),
+                    Ok(other) => {
+                        break Err(format!("{party:?}: expected the close 1000, got {other:?}"));
+                    }
+                    Err(e) => break Err(format!("{party:?}: expected the close 1000: {e}")),
+                }
+            };
+            self.closed_log.extend(c.log.iter().cloned());
+            result?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads until the reply to `reference`: the broadcasts before it, and the
+/// reply, or `None` when the connection closed first.
+async fn read_reply(
+    c: &mut Connection,
+    reference: &Ref,
+    timeout: Duration,
+) -> Result<(Vec<Broadcast>, Option<ServerFrame>), String> {
+    let mut before = Vec::new();
+    loop {
+        match c.next(timeout).await.map_err(|e| e.to_string())? {
+            Incoming::Frame(ServerFrame::Broadcast(b)) => before.push(b),
+            Incoming::Frame(frame) => {
+                let answers = match &frame {
+                    ServerFrame::Ok(ok) => &ok.reference == reference,
+                    ServerFrame::Error(e) => e.reference.as_ref() == Some(reference),
+                    ServerFrame::Broadcast(_) => false,
+                };
+                if !answers {
+                    return Err(format!("a reply to another request: {frame:?}"));
+                }
+                return Ok((before, Some(frame)));
+            }
+            // The caller checks whether a missing reply was allowed.
+            Incoming::Close(_) | Incoming::Gone => return Ok((before, None)),
+        }
+    }
+}
+
+async fn next_broadcast(c: &mut Connection, timeout: Duration) -> Result<Broadcast, String> {
+    match c.next(timeout).await {
+        Ok(Incoming::Frame(ServerFrame::Broadcast(b))) => Ok(b),
+        Ok(other) => Err(format!("expected a broadcast, got {other:?}")),
+        Err(ClientError::Timeout(t)) => Err(format!("expected a broadcast, none within {t:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn deliveries_to(outcome: &Outcome, party: Party) -> Vec<Expected> {
+    outcome
+        .broadcasts
+        .iter()
+        .filter(|d| d.to == party)
+        .map(|d| d.broadcast)
+        .collect()
+}
+
+/// Maps trace message `m` to `id`, or checks that it already maps to it.
+fn bind(ids: &mut HashMap<u8, MessageId>, m: MsgId, id: MessageId) -> Check {
+    match ids.insert(m.0, id) {
+        Some(earlier) if earlier != id => Err(format!("m{} is {earlier}, not {id}", m.0)),
+        _ => Ok(()),
+    }
+}
+
+fn check_reply(
+    run: &mut Run<'_>,
+    ids: &mut HashMap<u8, MessageId>,
+    expected: &Outcome,
+    observed: Option<&ServerFrame>,
+) -> Check {
+    let Some(want) = expected.reply else {
+        return Ok(());
+    };
+    let Some(frame) = observed else {
+        return if expected.reply_may_be_missing {
+            Ok(())
+        } else {
+            Err(format!("expected {want:?}, the connection closed first"))
+        };
+    };
+    match (want, frame) {
+        (
+            Reply::Joined {
+                awaiting_party,
+                current_message,
+            },
+            ServerFrame::Ok(ok),
+        ) => {
+            let ReplyBody::Joined(joined) = &ok.ok else {
+                return Err(format!("expected a joined reply, got {frame:?}"));
+            };
+            run.expires_at = Some(joined.ttl_expires_at);
+            if joined.awaiting_party != awaiting_party {
+                return Err(format!(
+                    "awaiting_party should be {awaiting_party}: {frame:?}"
+                ));
+            }
+            match (current_message, &joined.current_message) {
+                (None, None) => Ok(()),
+                (Some(view), Some(m)) => {
+                    bind(ids, view.id, m.id)?;
+                    let author = &run.hashes[view.author.index()].sender_hash;
+                    if &m.sender_hash != author
+                        || m.read_at.is_some() != view.read
+                        || m.edited != view.edited
+                    {
+                        return Err(format!("current message should be {view:?}: {frame:?}"));
+                    }
+                    Ok(())
+                }
+                _ => Err(format!(
+                    "current message should be {current_message:?}: {frame:?}"
+                )),
+            }
+        }
+        (Reply::Sent { message_id }, ServerFrame::Ok(ok)) => match &ok.ok {
+            ReplyBody::Sent(sent) => bind(ids, message_id, sent.message_id),
+            _ => Err(format!("expected a sent reply, got {frame:?}")),
+        },
+        (Reply::Done, ServerFrame::Ok(ok)) => match ok.ok {
+            ReplyBody::Done(_) => Ok(()),
+            _ => Err(format!("expected {{}}, got {frame:?}")),
+        },
+        (
+            Reply::Error {
+                reason,
+                attempts_remaining,
+            },
+            ServerFrame::Error(e),
+        ) => {
+            if e.error.reason != reason {
+                return Err(format!("expected {}, got {frame:?}", reason.as_str()));
+            }
+            if let Some(n) = attempts_remaining
+                && e.error.attempts_remaining != Some(u32::from(n))
+            {
+                return Err(format!("expected attempts_remaining {n}, got {frame:?}"));
+            }
+            if let Some(seconds) = e.error.retry_after {
+                let wait = Duration::from_secs(u64::from(seconds) + 1);
+                run.lock_ends_at = Some(tokio::time::Instant::now() + wait);
+            }
+            Ok(())
+        }
+        _ => Err(format!("expected {want:?}, got {frame:?}")),
+    }
+}
+
+fn check_broadcast(
+    run: &Run<'_>,
+    ids: &mut HashMap<u8, MessageId>,
+    expected: &Expected,
+    observed: &Broadcast,
+) -> Check {
+    let known = |ids: &HashMap<u8, MessageId>, m: MsgId, id: MessageId| match ids.get(&m.0) {
+        Some(k) if *k == id => Ok(()),
+        _ => Err(format!("expected {expected:?}, got {observed:?}")),
+    };
+    match (expected, observed) {
+        (Expected::PartyPaired, Broadcast::PartyPaired {}) => Ok(()),
+        (Expected::CounterpartyTyping, Broadcast::CounterpartyTyping {}) => Ok(()),
+        (Expected::NewMessage { message_id, author }, Broadcast::NewMessage(m)) => {
+            if m.sender_hash != run.hashes[author.index()].sender_hash {
+                return Err(format!("expected {expected:?}, got {observed:?}"));
+            }
+            bind(ids, *message_id, m.id)
+        }
+        (Expected::MessageRead { message_id }, Broadcast::MessageRead { message_id: id, .. })
+        | (
+            Expected::MessageEdited { message_id },
+            Broadcast::MessageEdited { message_id: id, .. },
+        )
+        | (Expected::MessageDeleted { message_id }, Broadcast::MessageDeleted { message_id: id }) => {
+            known(ids, *message_id, *id)
+        }
+        (Expected::RoomExpired { cause }, Broadcast::RoomExpired { cause: got }) => {
+            let same = matches!(
+                (cause, got),
+                (Cause::Party, ExpiryCause::Party) | (Cause::Ttl, ExpiryCause::Ttl)
+            );
+            if same {
+                Ok(())
+            } else {
+                Err(format!("expected {expected:?}, got {observed:?}"))
+            }
+        }
+        _ => Err(format!("expected {expected:?}, got {observed:?}")),
+    }
+}
+
+/// Replays every trace, `concurrency` at a time, each in its own room;
+/// results come back in the corpus's order.
+pub async fn replay_all(setup: &Setup, traces: &[Trace], concurrency: usize) -> Vec<TraceResult> {
+    use futures_util::StreamExt;
+    // Unordered, so that traces waiting out a lock or an expiry do not
+    // hold back the ones behind them.
+    let mut results: Vec<(usize, TraceResult)> = futures_util::stream::iter(
+        traces
+            .iter()
+            .enumerate()
+            .map(|(i, t)| async move { (i, replay(setup, t).await) }),
+    )
+    .buffer_unordered(concurrency.max(1))
+    .collect()
+    .await;
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
