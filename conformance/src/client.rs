@@ -81,6 +81,15 @@ impl Connection {
         Ok(reference)
     }
 
+    /// Sends a text frame as it is, valid or not.
+    pub async fn send_text(&mut self, text: &str) -> Result<(), ClientError> {
+        self.log.push(format!("{} -> {text}", self.name));
+        self.ws
+            .send(Message::text(text))
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
     /// The next frame, close or end, within `within`; pings are answered
     /// by the WebSocket layer and skipped.
     pub async fn next(&mut self, within: Duration) -> Result<Incoming, ClientError> {

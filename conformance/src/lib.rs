@@ -9,3 +9,5 @@ pub mod client;
 pub mod corpus;
 pub mod reference;
 pub mod replay;
+pub mod report;
+pub mod surface;

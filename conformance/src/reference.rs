@@ -24,8 +24,8 @@ impl Default for ReplaySettings {
     fn default() -> Self {
         Self {
             lockout_attempts: 3,
-            lockout_seconds: 3,
-            room_ttl_seconds: 12,
+            lockout_seconds: 2,
+            room_ttl_seconds: 8,
             sweep_seconds: 1,
         }
     }

@@ -39,6 +39,7 @@ pub struct TraceResult {
     pub id: String,
     pub steps: usize,
     pub failure: Option<Divergence>,
+    pub took: Duration,
 }
 
 /// Where a replay left the trace.
@@ -53,6 +54,7 @@ pub struct Divergence {
 
 /// Replays one trace in a room of its own (a random steg number).
 pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
+    let started = std::time::Instant::now();
     let mut run = match Run::new(setup) {
         Ok(run) => run,
         Err(message) => {
@@ -64,6 +66,7 @@ pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
                     message,
                     frames: Vec::new(),
                 }),
+                took: started.elapsed(),
             };
         }
     };
@@ -83,6 +86,7 @@ pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
         id: trace.id.clone(),
         steps: trace.steps.len(),
         failure,
+        took: started.elapsed(),
     }
 }
 

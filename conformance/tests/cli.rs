@@ -1,0 +1,84 @@
+//! The harness's command line, end to end: it starts the reference server,
+//! runs every suite, writes its reports, and says so in its last line
+//! (issue: the CLI path is run by `cargo test`).
+
+use std::process::Command;
+
+fn harness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_stelgano-conformance"))
+}
+
+fn last_line(stdout: &[u8]) -> String {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn the_reference_server_passes_every_check() {
+    let dir = std::env::temp_dir().join(format!("stelgano-conformance-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("report folder");
+    let skip = dir.join("skip.txt");
+    std::fs::write(
+        &skip,
+        "# a skipped check keeps its reason\nvectors/frame-001  shown as skipped\n",
+    )
+    .expect("skip file");
+    let (json, junit) = (dir.join("report.json"), dir.join("report.xml"));
+    let output = harness()
+        .arg("run")
+        .arg("--skip")
+        .arg(&skip)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .expect("the harness runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON report")).expect("JSON");
+    let model = &report["counts"]["model"];
+    let vectors = &report["counts"]["vectors"];
+    assert!(model["passed"].as_u64() > Some(1000), "{model}");
+    assert_eq!(model["failed"], 0);
+    assert_eq!(vectors["failed"], 0);
+    assert_eq!(vectors["skipped"], 1, "the skip file was honoured");
+    let passed = model["passed"].as_u64().unwrap_or(0) + vectors["passed"].as_u64().unwrap_or(0);
+    assert_eq!(
+        last_line(&output.stdout),
+        format!("{passed} passed, 0 failed")
+    );
+    let xml = std::fs::read_to_string(&junit).expect("JUnit report");
+    assert!(xml.starts_with("<?xml") && xml.contains("<testsuite name=\"model\""));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_target_that_is_not_there_fails_the_run() {
+    // The harness can fail: nothing listens on port 1.
+    let output = harness()
+        .args([
+            "run",
+            "--target",
+            "ws://127.0.0.1:1/ws",
+            "--suite",
+            "vectors",
+        ])
+        .output()
+        .expect("the harness runs");
+    assert_eq!(output.status.code(), Some(1));
+    let last = last_line(&output.stdout);
+    assert!(
+        last.starts_with("0 passed, ") && !last.ends_with(" 0 failed"),
+        "{last}"
+    );
+}
