@@ -92,6 +92,11 @@ pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
 
 type Check = Result<(), String>;
 
+/// Within this of a party's last `typing`, a server may refuse the next
+/// with `rate_limited` (STD1-MSG-17: one a second, with a margin for the
+/// server's clock).
+const TYPING_SPACING: Duration = Duration::from_millis(1100);
+
 /// How long a replay waits for a broadcast that only one of two possible
 /// serial orders of a race sends.
 const SETTLE: Duration = Duration::from_millis(500);
@@ -112,6 +117,9 @@ struct Run<'a> {
     expires_at: Option<Timestamp>,
     /// When the last lock ends, from its `retry_after`.
     lock_ends_at: Option<tokio::time::Instant>,
+    /// When each party last sent `typing`: the harness behaves as a
+    /// conforming client, at most one a second (STD1-MSG-17).
+    last_typing: [Option<tokio::time::Instant>; 3],
 }
 
 fn random_steg_number() -> Result<Phone, String> {
@@ -154,6 +162,7 @@ impl<'a> Run<'a> {
             wrong_code: code()?,
             expires_at: None,
             lock_ends_at: None,
+            last_typing: [None; 3],
         })
     }
 
@@ -281,6 +290,14 @@ impl<'a> Run<'a> {
     }
 
     async fn request(&mut self, request: Request, expect: &Outcome) -> Check {
+        // A `typing` within a second of the party's last one may be
+        // refused with `rate_limited`, which changes nothing (STD1-MSG-17).
+        let typing_too_soon = request.op == Op::Typing
+            && self.last_typing[request.party.index()]
+                .is_some_and(|at| at.elapsed() < TYPING_SPACING);
+        if request.op == Op::Typing {
+            self.last_typing[request.party.index()] = Some(tokio::time::Instant::now());
+        }
         let event = self.event(request)?;
         let timeout = self.setup.frame_timeout;
         let c = self.connection(request.party).await?;
@@ -290,6 +307,16 @@ impl<'a> Run<'a> {
             self.drop_connection(request.party);
         }
         self.settle_codes(request, reply.as_ref());
+        if typing_too_soon
+            && let Some(ServerFrame::Error(e)) = &reply
+            && e.error.reason == stelgano_spec::ErrorReason::RateLimited
+        {
+            return if before.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("a refused typing came with broadcasts {before:?}"))
+            };
+        }
         let mut ids = self.ids.clone();
         check_reply(self, &mut ids, expect, reply.as_ref())?;
         // The requester's own broadcasts come before its reply (STD1-WIRE-30).

@@ -291,6 +291,72 @@ pub fn export(model: &RoomModel) -> (Vec<Trace>, Coverage) {
     (traces, coverage)
 }
 
+/// A seeded random walk of at most `steps` single requests and
+/// environment steps from a random initial state, possibly ending in a
+/// race: a trace no corpus holds, for replaying against live servers.
+pub fn random_walk(model: &RoomModel, seed: u64, steps: usize) -> Trace {
+    let mut rng = SplitMix(seed);
+    let inits = model.init_states();
+    let init = inits[rng.below(inits.len())].clone();
+    let sequential = RoomModel {
+        races: false,
+        ..model.clone()
+    };
+    let mut state = init.clone();
+    let mut actions = Vec::new();
+    // A replayer waits a lock out in real time; one wait per room keeps a
+    // walk well inside a short room lifetime.
+    let mut lock_waited = false;
+    for _ in 0..steps {
+        let mut enabled = Vec::new();
+        sequential.actions(&state, &mut enabled);
+        enabled.retain(|a| {
+            !(lock_waited && *a == Action::LockEnds)
+                && sequential
+                    .step(&state, *a)
+                    .is_some_and(|(next, _)| sequential.within_boundary(&next))
+        });
+        if enabled.is_empty() {
+            break;
+        }
+        let action = enabled[rng.below(enabled.len())];
+        if let Some((next, _)) = sequential.step(&state, action) {
+            lock_waited = (lock_waited || action == Action::LockEnds) && next.room.is_some();
+            state = next;
+            actions.push(action);
+        }
+    }
+    // One walk in four ends in a race, when one is possible.
+    let mut races = Vec::new();
+    model.actions(&state, &mut races);
+    races.retain(|a| matches!(a, Action::Race(..)));
+    if !races.is_empty() && rng.below(4) == 0 {
+        actions.push(races[rng.below(races.len())]);
+    }
+    let mut walk = trace(model, 0, &init, &actions);
+    walk.id = format!("walk-{seed}");
+    walk
+}
+
+/// SplitMix64: a small, seedable generator, so that a walk is reproduced
+/// from its seed alone.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0; the bias is negligible for small n).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
 /// What a corpus covers.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Coverage {
@@ -399,6 +465,7 @@ fn reply_kind(reply: &Reply) -> &'static str {
     }
 }
 
+/// The trace of a path: each step with the outcome the rules give it.
 fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace {
     let mut requirements = BTreeSet::new();
     let mut steps = Vec::new();

@@ -125,3 +125,15 @@ fn every_trace_reads_back_as_written() {
         assert_eq!(serde_json::to_string(&trace).expect("JSON"), line);
     }
 }
+
+#[test]
+fn random_walks_are_reproducible_and_lawful() {
+    use stelgano_model::trace::random_walk;
+    let model = RoomModel::standard();
+    for seed in 0..50 {
+        let a = serde_json::to_string(&random_walk(&model, seed, 30)).expect("JSON");
+        let b = serde_json::to_string(&random_walk(&model, seed, 30)).expect("JSON");
+        assert_eq!(a, b, "seed {seed} walks the same path twice");
+        assert!(!random_walk(&model, seed, 30).steps.is_empty());
+    }
+}

@@ -21,6 +21,9 @@ use stelgano_conformance::replay::{Setup, replay_all};
 use stelgano_conformance::report::{CheckResult, Report, Verdict, parse_skip_file};
 use stelgano_conformance::surface;
 
+/// Steps of one random walk.
+const WALK_STEPS: usize = 30;
+
 #[derive(Parser)]
 #[command(name = "stelgano-conformance", version, about)]
 struct Cli {
@@ -69,6 +72,13 @@ struct RunArgs {
     /// The trace corpus (corpus.json and traces.jsonl).
     #[arg(long)]
     traces: Option<PathBuf>,
+    /// Random walks over the model replayed after the corpus.
+    #[arg(long, default_value_t = 200)]
+    walks: u64,
+    /// Seed of the first walk (walk i uses seed + i); random when absent,
+    /// and printed so that a failure can be replayed.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Seconds a session may wait for `room_expired` after its room's
     /// expiry time (STD1-LIFE-4 allows 60).
     #[arg(long, default_value_t = 60)]
@@ -156,6 +166,18 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 Duration::ZERO,
             ));
         }
+        let seed = match args.seed {
+            Some(seed) => seed,
+            None => getrandom::u64().context("no randomness for the walk seed")?,
+        };
+        println!("random walks: {} from seed {seed}", args.walks);
+        let model = stelgano_model::RoomModel::standard();
+        let mut traces = traces;
+        traces.extend(
+            (0..args.walks).map(|i| {
+                stelgano_model::trace::random_walk(&model, seed.wrapping_add(i), WALK_STEPS)
+            }),
+        );
         let results = replay_all(&setup, &traces, args.concurrency).await;
         for (trace, result) in traces.iter().zip(results) {
             let verdict = match &result.failure {
