@@ -108,171 +108,167 @@ pub async fn run(url: &str, pin: &str) -> Vec<CheckResult> {
         .and_then(|r| r.find('/').map(|i| &r[i..]))
         .unwrap_or("/ws")
         .to_owned();
-    for (name, ids, strength, check) in http_checks(&path) {
+    for check in HttpCheck::ALL {
         let started = Instant::now();
-        let verdict = match check(&authority).await {
+        let verdict = match check.run(&authority, &path).await {
             Ok(()) => Verdict::Pass,
             Err(why) => Verdict::Fail(why),
         };
         let mut result = CheckResult::new(
             "vectors",
-            name,
-            ids.iter().map(|s| (*s).to_owned()).collect(),
+            check.name(),
+            check
+                .requirements()
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             verdict,
             started.elapsed(),
         );
-        result.strength = strength;
+        result.strength = check.strength();
         results.push(result);
     }
     results.extend(frame_catalogue(url, pin).await);
     results
 }
 
-type HttpCheck = Box<
-    dyn Fn(&str) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>,
->;
+/// The checks of the HTTP surface (spec §11.2, §7.1).
+#[derive(Debug, Clone, Copy)]
+enum HttpCheck {
+    Healthz,
+    SecurityHeaders,
+    PanicRoute,
+    ForeignOriginRefused,
+    QueryStringRefused,
+    SubprotocolSelected,
+}
 
-/// The HTTP checks: name, requirements, strength, check.
-fn http_checks(ws_path: &str) -> Vec<(&'static str, &'static [&'static str], Strength, HttpCheck)> {
-    let ws_path = ws_path.to_owned();
-    let ws_path2 = ws_path.clone();
-    let ws_path3 = ws_path.clone();
-    vec![
-        (
-            "healthz",
-            &["STD1-SRV-11"],
-            Strength::Should,
-            Box::new(|a: &str| {
-                let a = a.to_owned();
-                Box::pin(async move {
-                    let r = http(&a, "GET /healthz HTTP/1.1").await?;
-                    if r.status == 200 && r.body == "ok" {
-                        Ok(())
-                    } else {
-                        Err(format!("GET /healthz: {} {:?}", r.status, r.body))
-                    }
-                })
-            }),
-        ),
-        (
-            "security-headers",
-            &["STD1-SRV-12", "STD1-SRV-14"],
-            Strength::Must,
-            Box::new(|a: &str| {
-                let a = a.to_owned();
-                Box::pin(async move {
-                    let r = http(&a, "GET / HTTP/1.1").await?;
-                    let csp = r.header("content-security-policy").unwrap_or_default();
-                    let mut missing = Vec::new();
-                    if csp.is_empty()
-                        || csp.contains("unsafe-inline")
-                        || csp.contains("unsafe-eval")
+impl HttpCheck {
+    const ALL: [HttpCheck; 6] = [
+        HttpCheck::Healthz,
+        HttpCheck::SecurityHeaders,
+        HttpCheck::PanicRoute,
+        HttpCheck::ForeignOriginRefused,
+        HttpCheck::QueryStringRefused,
+        HttpCheck::SubprotocolSelected,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            HttpCheck::Healthz => "healthz",
+            HttpCheck::SecurityHeaders => "security-headers",
+            HttpCheck::PanicRoute => "panic-route",
+            HttpCheck::ForeignOriginRefused => "foreign-origin-refused",
+            HttpCheck::QueryStringRefused => "query-string-refused",
+            HttpCheck::SubprotocolSelected => "subprotocol-selected",
+        }
+    }
+
+    fn requirements(self) -> &'static [&'static str] {
+        match self {
+            HttpCheck::Healthz => &["STD1-SRV-11"],
+            HttpCheck::SecurityHeaders => &["STD1-SRV-12", "STD1-SRV-14"],
+            HttpCheck::PanicRoute => &["STD1-SRV-13"],
+            HttpCheck::ForeignOriginRefused => &["STD1-WIRE-6"],
+            HttpCheck::QueryStringRefused => &["STD1-WIRE-1"],
+            HttpCheck::SubprotocolSelected => &["STD1-WIRE-2"],
+        }
+    }
+
+    /// `/healthz` is the SHOULD part of STD1-SRV-11.
+    fn strength(self) -> Strength {
+        match self {
+            HttpCheck::Healthz => Strength::Should,
+            _ => Strength::Must,
+        }
+    }
+
+    async fn run(self, authority: &str, ws_path: &str) -> Result<(), String> {
+        match self {
+            HttpCheck::Healthz => {
+                let r = http(authority, "GET /healthz HTTP/1.1").await?;
+                if r.status == 200 && r.body == "ok" {
+                    Ok(())
+                } else {
+                    Err(format!("GET /healthz: {} {:?}", r.status, r.body))
+                }
+            }
+            HttpCheck::SecurityHeaders => {
+                let r = http(authority, "GET / HTTP/1.1").await?;
+                let csp = r.header("content-security-policy").unwrap_or_default();
+                let mut missing = Vec::new();
+                if csp.is_empty() || csp.contains("unsafe-inline") || csp.contains("unsafe-eval") {
+                    missing.push(format!("a CSP without inline script or eval ({csp:?})"));
+                }
+                for (name, value) in [
+                    ("x-content-type-options", "nosniff"),
+                    ("referrer-policy", "no-referrer"),
+                    ("x-frame-options", "DENY"),
+                    ("cross-origin-opener-policy", "same-origin"),
+                    ("cache-control", "no-store"),
+                ] {
+                    if !r
+                        .header(name)
+                        .is_some_and(|v| v.eq_ignore_ascii_case(value))
                     {
-                        missing.push(format!("a CSP without inline script or eval ({csp:?})"));
+                        missing.push(format!("{name}: {value}"));
                     }
-                    for (name, value) in [
-                        ("x-content-type-options", "nosniff"),
-                        ("referrer-policy", "no-referrer"),
-                        ("x-frame-options", "DENY"),
-                        ("cross-origin-opener-policy", "same-origin"),
-                        ("cache-control", "no-store"),
-                    ] {
-                        if !r
-                            .header(name)
-                            .is_some_and(|v| v.eq_ignore_ascii_case(value))
-                        {
-                            missing.push(format!("{name}: {value}"));
-                        }
-                    }
-                    if r.header("set-cookie").is_some() {
-                        missing.push("no Set-Cookie".into());
-                    }
-                    if missing.is_empty() {
-                        Ok(())
-                    } else {
-                        Err(format!("GET / lacks {}", missing.join(", ")))
-                    }
-                })
-            }),
-        ),
-        (
-            "panic-route",
-            &["STD1-SRV-13"],
-            Strength::Must,
-            Box::new(|a: &str| {
-                let a = a.to_owned();
-                Box::pin(async move {
-                    let r = http(&a, "GET /x HTTP/1.1").await?;
-                    let ok = r.status == 302
-                        && r.header("location") == Some("/?p=1")
-                        && r.header("cache-control") == Some("no-store")
-                        && r.header("clear-site-data")
-                            .is_some_and(|v| v.contains("\"cache\"") && v.contains("\"storage\""));
-                    if ok {
-                        Ok(())
-                    } else {
-                        Err(format!("GET /x: {} {:?}", r.status, r.headers))
-                    }
-                })
-            }),
-        ),
-        (
-            "foreign-origin-refused",
-            &["STD1-WIRE-6"],
-            Strength::Must,
-            Box::new(move |a: &str| {
-                let a = a.to_owned();
-                let head = upgrade(&ws_path, "\r\nOrigin: https://elsewhere.invalid");
-                Box::pin(async move {
-                    let r = http(&a, &head).await?;
-                    if r.status == 403 {
-                        Ok(())
-                    } else {
-                        Err(format!("an upgrade from a foreign origin got {}", r.status))
-                    }
-                })
-            }),
-        ),
-        (
-            "query-string-refused",
-            &["STD1-WIRE-1"],
-            Strength::Must,
-            Box::new(move |a: &str| {
-                let a = a.to_owned();
-                let head = upgrade(&format!("{ws_path2}?room=1"), "");
-                Box::pin(async move {
-                    let r = http(&a, &head).await?;
-                    if r.status != 101 {
-                        Ok(())
-                    } else {
-                        Err("an upgrade with a query string was accepted".into())
-                    }
-                })
-            }),
-        ),
-        (
-            "subprotocol-selected",
-            &["STD1-WIRE-2"],
-            Strength::Must,
-            Box::new(move |a: &str| {
-                let a = a.to_owned();
-                let head = upgrade(&ws_path3, "\r\nSec-WebSocket-Protocol: stelgano.std-1");
-                Box::pin(async move {
-                    let r = http(&a, &head).await?;
-                    if r.status == 101
-                        && r.header("sec-websocket-protocol") == Some("stelgano.std-1")
-                    {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "offered stelgano.std-1: {} {:?}",
-                            r.status, r.headers
-                        ))
-                    }
-                })
-            }),
-        ),
-    ]
+                }
+                if r.header("set-cookie").is_some() {
+                    missing.push("no Set-Cookie".into());
+                }
+                if missing.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("GET / lacks {}", missing.join(", ")))
+                }
+            }
+            HttpCheck::PanicRoute => {
+                let r = http(authority, "GET /x HTTP/1.1").await?;
+                let cleared = r
+                    .header("clear-site-data")
+                    .is_some_and(|v| v.contains("\"cache\"") && v.contains("\"storage\""));
+                if r.status == 302
+                    && r.header("location") == Some("/?p=1")
+                    && r.header("cache-control") == Some("no-store")
+                    && cleared
+                {
+                    Ok(())
+                } else {
+                    Err(format!("GET /x: {} {:?}", r.status, r.headers))
+                }
+            }
+            HttpCheck::ForeignOriginRefused => {
+                let head = upgrade(ws_path, "\r\nOrigin: https://elsewhere.invalid");
+                let r = http(authority, &head).await?;
+                if r.status == 403 {
+                    Ok(())
+                } else {
+                    Err(format!("an upgrade from a foreign origin got {}", r.status))
+                }
+            }
+            HttpCheck::QueryStringRefused => {
+                let r = http(authority, &upgrade(&format!("{ws_path}?room=1"), "")).await?;
+                if r.status != 101 {
+                    Ok(())
+                } else {
+                    Err("an upgrade with a query string was accepted".into())
+                }
+            }
+            HttpCheck::SubprotocolSelected => {
+                let head = upgrade(ws_path, "\r\nSec-WebSocket-Protocol: stelgano.std-1");
+                let r = http(authority, &head).await?;
+                if r.status == 101 && r.header("sec-websocket-protocol") == Some("stelgano.std-1") {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "offered stelgano.std-1: {} {:?}",
+                        r.status, r.headers
+                    ))
+                }
+            }
+        }
+    }
 }
 
 /// Every invalid frame of the catalogue, sent on a joined session, gets
