@@ -79,6 +79,13 @@ struct RunArgs {
     /// and printed so that a failure can be replayed.
     #[arg(long)]
     seed: Option<u64>,
+    /// Rooms in which both parties race requests, round after round, with
+    /// the history checked for linearizability.
+    #[arg(long, default_value_t = 8)]
+    race_rooms: usize,
+    /// Race rounds per room.
+    #[arg(long, default_value_t = 50)]
+    race_rounds: usize,
     /// Seconds a session may wait for `room_expired` after its room's
     /// expiry time (STD1-LIFE-4 allows 60).
     #[arg(long, default_value_t = 60)]
@@ -178,6 +185,19 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 stelgano_model::trace::random_walk(&model, seed.wrapping_add(i), WALK_STEPS)
             }),
         );
+        let (races, rounds) = stelgano_conformance::linearizable::run(
+            &url,
+            &corpus.pins,
+            args.race_rooms,
+            args.race_rounds,
+            seed,
+        )
+        .await;
+        println!(
+            "linearizability: {} rooms, {} rounds, {} operations, {} violations",
+            rounds.rooms, rounds.rounds, rounds.operations, rounds.violations
+        );
+        report.results.extend(races);
         let results = replay_all(&setup, &traces, args.concurrency).await;
         for (trace, result) in traces.iter().zip(results) {
             let verdict = match &result.failure {
