@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod corpus;
+pub mod coverage;
 pub mod linearizable;
 pub mod reference;
 pub mod replay;

@@ -20,6 +20,9 @@ use stelgano_spec::wire::{
 use crate::client::{Connection, Incoming};
 use crate::report::{CheckResult, Verdict};
 
+/// What the rounds check.
+pub const REQUIREMENTS: [&str; 3] = ["STD1-MSG-7", "STD1-MSG-8", "STD1-SRV-6"];
+
 /// One of the room's two parties (the tester's thread ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Side {
@@ -171,11 +174,7 @@ pub async fn run(
         results.push(CheckResult::new(
             "model",
             &format!("linearizable-{room}"),
-            vec![
-                "STD1-MSG-7".into(),
-                "STD1-MSG-8".into(),
-                "STD1-SRV-6".into(),
-            ],
+            REQUIREMENTS.map(str::to_owned).to_vec(),
             verdict,
             took,
         ));

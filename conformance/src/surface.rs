@@ -13,6 +13,26 @@ use tokio::net::TcpStream;
 use crate::client::{Connection, Incoming};
 use crate::report::{CheckResult, Strength, Verdict};
 
+/// Every requirement this suite's checks name.
+pub fn requirements() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = HttpCheck::ALL
+        .iter()
+        .flat_map(|c| c.requirements().iter().copied())
+        .collect();
+    ids.extend(FRAME_REQUIREMENTS);
+    ids
+}
+
+/// What the frame catalogue checks.
+const FRAME_REQUIREMENTS: [&str; 6] = [
+    "STD1-WIRE-10",
+    "STD1-WIRE-11",
+    "STD1-WIRE-12",
+    "STD1-WIRE-13",
+    "STD1-WIRE-14",
+    "STD1-WIRE-28",
+];
+
 /// The frame catalogue, compiled in so that the harness needs no checkout.
 const FRAMES: &str = include_str!("../../spec/vectors/frames.json");
 
@@ -274,16 +294,7 @@ impl HttpCheck {
 /// Every invalid frame of the catalogue, sent on a joined session, gets
 /// its error reason and `ref` (STD1-WIRE-10 to STD1-WIRE-14, STD1-WIRE-28).
 async fn frame_catalogue(url: &str, pin: &str) -> Vec<CheckResult> {
-    let ids: Vec<String> = [
-        "STD1-WIRE-10",
-        "STD1-WIRE-11",
-        "STD1-WIRE-12",
-        "STD1-WIRE-13",
-        "STD1-WIRE-14",
-        "STD1-WIRE-28",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let ids: Vec<String> = FRAME_REQUIREMENTS.map(str::to_owned).to_vec();
     let catalogue: serde_json::Value = match serde_json::from_str(FRAMES) {
         Ok(v) => v,
         Err(e) => {

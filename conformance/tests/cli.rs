@@ -82,3 +82,33 @@ fn a_target_that_is_not_there_fails_the_run() {
         "{last}"
     );
 }
+
+#[test]
+fn coverage_lists_every_requirement_and_every_server_must_is_checked() {
+    // Issue: traceability; CI fails when a MUST requirement of servers has
+    // no test, trace or harness check.
+    let json = std::env::temp_dir().join(format!("stelgano-coverage-{}.json", std::process::id()));
+    let output = harness()
+        .arg("coverage")
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("the harness runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let sites: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON")).expect("JSON");
+    let _ = std::fs::remove_file(&json);
+    let sites = sites.as_array().expect("a list");
+    assert_eq!(sites.len(), stelgano_spec::requirements::REQUIREMENTS.len());
+    let send = sites
+        .iter()
+        .find(|s| s["id"] == "STD1-MSG-2")
+        .expect("STD1-MSG-2");
+    assert!(
+        send["code"].as_array().is_some_and(|c| !c.is_empty()),
+        "{send}"
+    );
+    assert!(send["traces"].as_u64() > Some(0), "{send}");
+    assert!(last_line(&output.stdout).contains("requirements checked"));
+}

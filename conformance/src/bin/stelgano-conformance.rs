@@ -35,6 +35,19 @@ struct Cli {
 enum Command {
     /// Runs the suites against a target and reports.
     Run(RunArgs),
+    /// Lists every requirement with the code and the checks that cite it;
+    /// fails when a MUST requirement of servers has no check.
+    Coverage(CoverageArgs),
+}
+
+#[derive(clap::Args)]
+struct CoverageArgs {
+    /// The repository's root.
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Write the list as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
@@ -94,7 +107,10 @@ struct RunArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Run(args) = cli.command;
+    let args = match cli.command {
+        Command::Run(args) => args,
+        Command::Coverage(args) => return coverage(args),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
@@ -109,6 +125,46 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn coverage(args: CoverageArgs) -> ExitCode {
+    use stelgano_conformance::coverage;
+    let root = args
+        .root
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."));
+    let mut harness_ids = surface::requirements();
+    harness_ids.extend(stelgano_conformance::linearizable::REQUIREMENTS);
+    let sites = coverage::collect(&root, &harness_ids);
+    print!("{}", coverage::table(&sites));
+    if let Some(path) = &args.json {
+        let written = serde_json::to_string_pretty(&sites)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| std::fs::write(path, text).map_err(anyhow::Error::from));
+        if let Err(e) = written {
+            eprintln!("error: writing {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    let checked = sites.iter().filter(|s| s.checked()).count();
+    let musts = sites.iter().filter(|s| s.level == "MUST").count();
+    let musts_checked = sites
+        .iter()
+        .filter(|s| s.level == "MUST" && s.checked())
+        .count();
+    println!(
+        "{checked} of {} requirements checked; MUST: {musts_checked} of {musts}",
+        sites.len()
+    );
+    let missing = coverage::unchecked_musts(&sites);
+    if missing.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "MUST requirements of servers without a check: {}",
+            missing.join(", ")
+        );
+        ExitCode::FAILURE
     }
 }
 
