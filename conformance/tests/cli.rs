@@ -60,6 +60,44 @@ fn the_reference_server_passes_every_check() {
     let xml = std::fs::read_to_string(&junit).expect("JUnit report");
     assert!(xml.starts_with("<?xml") && xml.contains("<testsuite name=\"model\""));
     let _ = std::fs::remove_dir_all(&dir);
+    compare_with_expected(&report);
+}
+
+/// The reference server's verdicts are committed
+/// (`conformance/expected/reference.json`): a change of results fails until
+/// that file changes with it. `STELGANO_BLESS=1` rewrites it. Random walks,
+/// whose names change with the seed, are left out.
+fn compare_with_expected(report: &serde_json::Value) {
+    let verdicts: std::collections::BTreeMap<String, String> = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| {
+            !r["id"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("model/walk-")
+        })
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or_default().to_owned(),
+                r["verdict"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("expected/reference.json");
+    let fresh = serde_json::to_string_pretty(&verdicts).expect("JSON") + "\n";
+    if std::env::var_os("STELGANO_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("folder");
+        std::fs::write(&path, &fresh).expect("write the expected results");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "the reference server's results differ from conformance/expected/reference.json; \
+         if the change is intended, rerun with STELGANO_BLESS=1 and commit the file"
+    );
 }
 
 #[test]
