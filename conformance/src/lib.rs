@@ -8,6 +8,7 @@
 pub mod client;
 pub mod corpus;
 pub mod coverage;
+pub mod fixtures;
 pub mod linearizable;
 pub mod reference;
 pub mod replay;

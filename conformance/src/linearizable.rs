@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 use stelgano_spec::ErrorReason;
-use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+use stelgano_spec::derive::{PartyHashes, Pin};
 use stelgano_spec::ids::MessageId;
-use stelgano_spec::pairing::PairingCode;
 use stelgano_spec::wire::{
-    Broadcast, Ciphertext, ClientEvent, CreateRoom, DeleteMessage, EditMessage, Iv, JoinRoom,
-    ReadReceipt, ReplyBody, SendMessage, ServerFrame,
+    Broadcast, ClientEvent, CreateRoom, DeleteMessage, EditMessage, JoinRoom, ReadReceipt,
+    ReplyBody, SendMessage, ServerFrame,
 };
 
 use crate::client::{Connection, Incoming};
+use crate::fixtures;
 use crate::report::{CheckResult, Verdict};
 
 /// What the rounds check.
@@ -196,9 +196,7 @@ async fn one_room(
     rounds: usize,
     seed: u64,
 ) -> Result<usize, String> {
-    let n = getrandom::u64().map_err(|e| e.to_string())?;
-    let phone = Phone::parse(&format!("+1{}{:09}", 2 + n % 8, (n / 8) % 1_000_000_000))
-        .map_err(|e| e.to_string())?;
+    let phone = fixtures::steg_number()?;
     let hashes = |pin: &str| -> Result<PartyHashes, String> {
         Ok(PartyHashes::derive(
             &phone,
@@ -206,7 +204,7 @@ async fn one_room(
         ))
     };
     let (alice, bob) = (hashes(&pins[0])?, hashes(&pins[1])?);
-    let code = PairingCode::generate().map_err(|e| e.to_string())?;
+    let code = fixtures::pairing_code()?;
     let mut a = Player {
         side: Side::A,
         connection: Connection::open(url, "A")
@@ -305,23 +303,12 @@ fn choose(p: &Player, rng: &mut u64) -> RoomOp {
     }
 }
 
-fn payload() -> Result<(Ciphertext, Iv), String> {
-    let mut bytes = [0_u8; 44];
-    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
-    let mut iv = [0_u8; 12];
-    iv.copy_from_slice(&bytes[32..]);
-    Ok((
-        Ciphertext::from_bytes(bytes[..32].to_vec()).map_err(|e| format!("{e:?}"))?,
-        Iv::from_array(iv),
-    ))
-}
-
 /// Sends the operation and reads until its reply; returns the reply and
 /// the broadcasts that came before it.
 async fn perform(p: &mut Player, op: &RoomOp) -> Result<(RoomRet, Vec<Broadcast>), String> {
     let event = match *op {
         RoomOp::Send { replaces, .. } => {
-            let (ciphertext, iv) = payload()?;
+            let (ciphertext, iv) = fixtures::payload()?;
             ClientEvent::SendMessage(SendMessage {
                 ciphertext,
                 iv,
@@ -330,7 +317,7 @@ async fn perform(p: &mut Player, op: &RoomOp) -> Result<(RoomRet, Vec<Broadcast>
         }
         RoomOp::Read { id, .. } => ClientEvent::ReadReceipt(ReadReceipt { message_id: id }),
         RoomOp::Edit { id, .. } => {
-            let (ciphertext, iv) = payload()?;
+            let (ciphertext, iv) = fixtures::payload()?;
             ClientEvent::EditMessage(EditMessage {
                 message_id: id,
                 ciphertext,

@@ -8,15 +8,16 @@ use stelgano_model::action::{Code, Op, Request};
 use stelgano_model::outcome::{Broadcast as Expected, Cause, Outcome, Reply};
 use stelgano_model::state::{MsgId, Party};
 use stelgano_model::trace::{Environment, Step, Trace};
-use stelgano_spec::derive::{PartyHashes, Phone, Pin};
+use stelgano_spec::derive::{PartyHashes, Pin};
 use stelgano_spec::ids::{MessageId, Ref};
 use stelgano_spec::pairing::PairingCode;
 use stelgano_spec::wire::{
-    Broadcast, Ciphertext, ClientEvent, CreateRoom, DeleteMessage, EditMessage, ExpiryCause, Iv,
-    JoinRoom, ReadReceipt, ReplyBody, ResetPairing, SendMessage, ServerFrame, Timestamp,
+    Broadcast, ClientEvent, CreateRoom, DeleteMessage, EditMessage, ExpiryCause, JoinRoom,
+    ReadReceipt, ReplyBody, ResetPairing, SendMessage, ServerFrame, Timestamp,
 };
 
 use crate::client::{ClientError, Connection, Incoming};
+use crate::fixtures;
 
 /// What a replay needs to know about the target and the corpus.
 #[derive(Debug, Clone)]
@@ -122,30 +123,9 @@ struct Run<'a> {
     last_typing: [Option<tokio::time::Instant>; 3],
 }
 
-fn random_steg_number() -> Result<Phone, String> {
-    let n = getrandom::u64().map_err(|e| format!("no randomness: {e}"))?;
-    // +1 and ten digits, the first from 2 to 9: a valid number (STD1-DRV-2).
-    let digits = format!("{}{:09}", 2 + n % 8, (n / 8) % 1_000_000_000);
-    Phone::parse(&format!("+1{digits}")).map_err(|e| format!("steg number: {e}"))
-}
-
-fn code() -> Result<PairingCode, String> {
-    PairingCode::generate().map_err(|e| format!("pairing code: {e}"))
-}
-
-fn random_payload() -> Result<(Ciphertext, Iv), String> {
-    let mut bytes = [0_u8; 44];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
-    let mut iv = [0_u8; 12];
-    iv.copy_from_slice(&bytes[32..]);
-    let ciphertext =
-        Ciphertext::from_bytes(bytes[..32].to_vec()).map_err(|e| format!("ciphertext: {e:?}"))?;
-    Ok((ciphertext, Iv::from_array(iv)))
-}
-
 impl<'a> Run<'a> {
     fn new(setup: &'a Setup) -> Result<Self, String> {
-        let phone = random_steg_number()?;
+        let phone = fixtures::steg_number()?;
         let pin = |p: &str| Pin::parse(p).map_err(|e| format!("PIN {p:?}: {e}"));
         let hashes = [
             PartyHashes::derive(&phone, &pin(&setup.pins[0])?),
@@ -159,7 +139,7 @@ impl<'a> Run<'a> {
             closed_log: Vec::new(),
             ids: HashMap::new(),
             codes: Vec::new(),
-            wrong_code: code()?,
+            wrong_code: fixtures::pairing_code()?,
             expires_at: None,
             lock_ends_at: None,
             last_typing: [None; 3],
@@ -215,7 +195,7 @@ impl<'a> Run<'a> {
         };
         Ok(match request.op {
             Op::Create => {
-                let new = code()?;
+                let new = fixtures::pairing_code()?;
                 let pairing_hash = new.hash();
                 self.codes.push(new);
                 ClientEvent::Create(CreateRoom {
@@ -248,7 +228,7 @@ impl<'a> Run<'a> {
                 })
             }
             Op::SendMessage { replaces } => {
-                let (ciphertext, iv) = random_payload()?;
+                let (ciphertext, iv) = fixtures::payload()?;
                 ClientEvent::SendMessage(SendMessage {
                     ciphertext,
                     iv,
@@ -259,7 +239,7 @@ impl<'a> Run<'a> {
                 message_id: id(&self.ids, message_id)?,
             }),
             Op::EditMessage { message_id } => {
-                let (ciphertext, iv) = random_payload()?;
+                let (ciphertext, iv) = fixtures::payload()?;
                 ClientEvent::EditMessage(EditMessage {
                     message_id: id(&self.ids, message_id)?,
                     ciphertext,
@@ -272,7 +252,7 @@ impl<'a> Run<'a> {
             Op::Typing => ClientEvent::Typing,
             Op::ExpireRoom => ClientEvent::ExpireRoom,
             Op::ResetPairing => {
-                let new = code()?;
+                let new = fixtures::pairing_code()?;
                 let pairing_hash = new.hash();
                 self.codes.push(new);
                 ClientEvent::ResetPairing(ResetPairing { pairing_hash })

@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use stelgano_spec::derive::{PartyHashes, Phone, Pin};
-use stelgano_spec::pairing::PairingCode;
+use stelgano_spec::derive::{PartyHashes, Pin};
 use stelgano_spec::wire::{ClientEvent, CreateRoom, ServerFrame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::client::{Connection, Incoming};
+use crate::fixtures;
 use crate::report::{CheckResult, Strength, Verdict};
 
 /// Every requirement this suite's checks name.
@@ -364,11 +364,9 @@ async fn check_frame(c: &mut Connection, case: &serde_json::Value) -> Verdict {
 
 /// A connection with a session in a fresh room.
 async fn joined(url: &str, pin: &str) -> Result<Connection, String> {
-    let n = getrandom::u64().map_err(|e| e.to_string())?;
-    let phone = Phone::parse(&format!("+1{}{:09}", 2 + n % 8, (n / 8) % 1_000_000_000))
-        .map_err(|e| e.to_string())?;
+    let phone = fixtures::steg_number()?;
     let party = PartyHashes::derive(&phone, &Pin::parse(pin).map_err(|e| e.to_string())?);
-    let code = PairingCode::generate().map_err(|e| e.to_string())?;
+    let code = fixtures::pairing_code()?;
     let mut c = Connection::open(url, "catalogue")
         .await
         .map_err(|e| e.to_string())?;
