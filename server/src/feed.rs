@@ -29,18 +29,27 @@ pub const HEARTBEAT_CHANNEL: &str = "stelgano_feed_heartbeat";
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(10);
 
 /// Runs the feed for ever, signalling `ready` once it first listens.
-/// `pool` sends the heartbeats; the listener connection comes from a
-/// one-connection pool of its own, since a listener holds its connection
-/// for good and would otherwise shrink the pool requests use.
+///
+/// The listener and the heartbeats each have a one-connection pool of
+/// their own, made with `pool`'s options: a listener holds its connection
+/// for good and would otherwise shrink the pool requests use, and
+/// heartbeats must not wait behind requests when that pool is busy, or a
+/// busy instance would take itself for a deaf one. A short acquire timeout
+/// keeps a dead connection from stalling a reconnect.
 pub async fn run(
     pool: PgPool,
     hub: Arc<Hub>,
     heartbeat: Duration,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
-    let listener_pool = PgPoolOptions::new()
-        .max_connections(1)
-        .connect_lazy_with(pool.connect_options().as_ref().clone());
+    let own_pool = || {
+        PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with(pool.connect_options().as_ref().clone())
+    };
+    let listener_pool = own_pool();
+    let heartbeat_pool = own_pool();
     let mut ready = Some(ready);
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -51,7 +60,7 @@ pub async fn run(
                     let _ = ready.send(());
                 }
                 backoff = Duration::from_millis(100);
-                follow(listener, &pool, &hub, heartbeat).await;
+                follow(listener, &heartbeat_pool, &hub, heartbeat).await;
                 hub.set_listening(false);
                 tracing::warn!(
                     "room event feed lost its connection; ending this instance's sessions"

@@ -887,3 +887,32 @@ async fn shutdown_is_not_held_up_by_an_unfinished_http_request() {
     assert!(matches!(served, Ok(Ok(()))), "{served:?}");
     drop(stalled);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_request_pool_does_not_silence_the_feed() {
+    // The feed's heartbeats have a connection of their own: an instance
+    // whose request pool is taken for several heartbeat periods keeps its
+    // sessions (STD1-WIRE-5: no 1011 without a lost order).
+    let database = common::empty_database().await;
+    let pool = common::pool_for(&database, 1).await;
+    stelgano_server::db::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate");
+    let server = common::instance_with(pool, Duration::ZERO, |s| {
+        s.feed_heartbeat = Duration::from_millis(200);
+    })
+    .await;
+    let mut a = Client::connect(&server).await;
+    a.request(create(&party("1234"))).await;
+    let held = server
+        .pool
+        .acquire()
+        .await
+        .expect("the only request connection");
+    // The scenario is time passing: five heartbeat periods with the pool taken.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    drop(held);
+    let (_, reply) = a.request(ClientEvent::Typing).await;
+    assert!(matches!(ok(reply), ReplyBody::Done(_)));
+}
