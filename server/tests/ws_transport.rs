@@ -99,6 +99,20 @@ async fn read_until_closed<R: AsyncRead + Unpin>(reader: &mut R, within: Duratio
     bytes
 }
 
+/// Waits, boundedly, until the server counts `n` connections: the upgrade's
+/// 101 reaches the client before the server's connection task starts.
+async fn until_connections(server: &common::Instance, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while server.hub.connection_count() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server counts {} connections, not {n}",
+            server.hub.connection_count()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Waits, boundedly, until `hub` holds no connection.
 async fn until_no_connection(server: &common::Instance) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -184,6 +198,8 @@ async fn a_peer_that_stops_reading_is_dropped() {
     socket.set_recv_buffer_size(4096).expect("buffer size");
     let mut stream = socket.connect(server.addr).await.expect("connect");
     handshake(&mut stream, &server.addr.to_string()).await;
+    // Otherwise the wait for the server to drop it could end before it began.
+    until_connections(&server, 1).await;
     let (mut reader, mut writer) = stream.into_split();
 
     // Frames each answered with an error reply (about 100 bytes), far more
