@@ -86,6 +86,15 @@ impl Client {
     }
 }
 
+/// Waits, boundedly, until the instance's event feed listens again.
+async fn until_listening(server: &TestServer) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !server.hub.is_listening() {
+        assert!(tokio::time::Instant::now() < deadline, "the feed is back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn room_count(server: &TestServer) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM rooms")
         .fetch_one(&server.pool)
@@ -733,11 +742,7 @@ async fn a_lost_event_listener_ends_sessions_and_service_resumes() {
     b.expect_close(1011).await;
 
     // The listener comes back by itself (bounded wait on its state).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !server.hub.is_listening() {
-        assert!(tokio::time::Instant::now() < deadline, "listener is back");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_listening(&server).await;
     let mut a = Client::connect(&server).await;
     let mut b = Client::connect(&server).await;
     let (_, joined) = a.request(join(&alice, None)).await;
@@ -778,12 +783,7 @@ async fn a_client_close_is_answered_with_a_close() {
 async fn a_pool_of_one_connection_serves_a_conversation() {
     // The event feed has a connection of its own, so the configured pool
     // is wholly for requests (issue: pool size is configurable).
-    let database = common::empty_database().await;
-    let pool = common::pool_for(&database, 1).await;
-    stelgano_server::db::MIGRATOR
-        .run(&pool)
-        .await
-        .expect("migrate");
+    let pool = common::single_connection_pool().await;
     let server = common::instance(pool, Duration::ZERO).await;
     let (alice, bob) = (party("1234"), party("9999"));
     let mut a = Client::connect(&server).await;
@@ -850,11 +850,7 @@ async fn a_silently_dead_event_feed_is_noticed_by_its_heartbeat() {
     a.expect_close(1011).await;
     drop(frozen);
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !server.hub.is_listening() {
-        assert!(tokio::time::Instant::now() < deadline, "the feed is back");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_listening(&server).await;
     let mut a = Client::connect(&server).await;
     let mut b = Client::connect(&server).await;
     a.request(join(&alice, None)).await;
@@ -893,12 +889,7 @@ async fn a_busy_request_pool_does_not_silence_the_feed() {
     // The feed's heartbeats have a connection of their own: an instance
     // whose request pool is taken for several heartbeat periods keeps its
     // sessions (STD1-WIRE-5: no 1011 without a lost order).
-    let database = common::empty_database().await;
-    let pool = common::pool_for(&database, 1).await;
-    stelgano_server::db::MIGRATOR
-        .run(&pool)
-        .await
-        .expect("migrate");
+    let pool = common::single_connection_pool().await;
     let server = common::instance_with(pool, Duration::ZERO, |s| {
         s.feed_heartbeat = Duration::from_millis(200);
     })

@@ -123,6 +123,17 @@ pub async fn pool_for(database: &str, max_connections: u32) -> PgPool {
         .expect("connecting")
 }
 
+/// A fresh, migrated database behind a pool of a single connection: the
+/// smallest pool the server can be configured with.
+pub async fn single_connection_pool() -> PgPool {
+    let pool = pool_for(&empty_database().await, 1).await;
+    stelgano_server::db::MIGRATOR
+        .run(&pool)
+        .await
+        .expect("migrate");
+    pool
+}
+
 /// A `postgres://` URL for `database`, for server processes under test.
 pub fn database_url(database: &str) -> String {
     match backend() {
