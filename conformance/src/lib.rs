@@ -14,3 +14,4 @@ pub mod reference;
 pub mod replay;
 pub mod report;
 pub mod surface;
+pub mod timing;

@@ -1,16 +1,22 @@
 //! Starts the reference server (`stelgano-server`) for a run without a
 //! `--target`: its own private PostgreSQL in a temporary directory, and the
 //! settings the trace corpus assumes.
+//!
+//! Because the harness starts it, it also knows two things no black-box
+//! target reveals: the database (a test-only DSN, for the features that
+//! inspect what a dump of it would show) and the operator's log (for the
+//! features that read it as a curious operator would).
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// Settings a target must have for the model suite (`corpus.json` and
-/// `conformance/README.md`).
-#[derive(Debug, Clone, Copy)]
-pub struct ReplaySettings {
+/// How the reference server is configured for a run.
+#[derive(Debug, Clone)]
+pub struct ReferenceSettings {
+    /// The model suite's traces assume the corpus's value
+    /// (`corpus.json`, `conformance/README.md`).
     pub lockout_attempts: u64,
     /// Short, so that traces can wait locks out.
     pub lockout_seconds: u64,
@@ -18,15 +24,36 @@ pub struct ReplaySettings {
     /// meets an expiry it does not expect.
     pub room_ttl_seconds: u64,
     pub sweep_seconds: u64,
+    /// The join time floor `F` (STD1-JOIN-21): 0 for the model suite, whose
+    /// runs it only slows; the timing suite needs a real one.
+    pub join_time_floor_ms: u64,
+    /// Further arguments, for example a fault to inject in the harness's
+    /// own tests (`conformance/tests/faults.rs`).
+    pub extra_args: Vec<String>,
 }
 
-impl Default for ReplaySettings {
+impl Default for ReferenceSettings {
     fn default() -> Self {
         Self {
             lockout_attempts: 3,
             lockout_seconds: 2,
             room_ttl_seconds: 8,
             sweep_seconds: 1,
+            join_time_floor_ms: 0,
+            extra_args: Vec::new(),
+        }
+    }
+}
+
+impl ReferenceSettings {
+    /// The settings of an instance for the timing suite: the smallest
+    /// floor conforming in production (STD1-JOIN-21), and a lock that
+    /// outlasts the suite.
+    pub fn for_timing() -> Self {
+        Self {
+            join_time_floor_ms: crate::timing::PRODUCTION_MIN_FLOOR_MS,
+            lockout_seconds: 600,
+            ..Self::default()
         }
     }
 }
@@ -36,6 +63,7 @@ pub struct ReferenceServer {
     child: Child,
     pub addr: SocketAddr,
     data_dir: PathBuf,
+    log_path: PathBuf,
 }
 
 /// Why the reference server did not start.
@@ -70,8 +98,8 @@ fn server_binary() -> Option<PathBuf> {
 }
 
 impl ReferenceServer {
-    /// Starts the server and waits until it answers `/healthz`.
-    pub async fn start(settings: ReplaySettings) -> Result<Self, StartError> {
+    /// Starts the server and waits until it accepts connections.
+    pub async fn start(settings: &ReferenceSettings) -> Result<Self, StartError> {
         let binary = server_binary().ok_or(StartError::NoBinary)?;
         let addr = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -85,26 +113,37 @@ impl ReferenceServer {
             "stelgano-conformance-{}-{nanos}",
             std::process::id()
         ));
+        // Beside the data directory, which PostgreSQL makes its own.
+        let log_path = data_dir.with_extension("log");
+        let log = std::fs::File::create(&log_path)
+            .map_err(|e| StartError::Spawn(log_path.clone(), e))?;
         let child = Command::new(&binary)
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--data-dir")
             .arg(&data_dir)
-            .args(["--join-time-floor-ms", "0"])
+            .args([
+                "--join-time-floor-ms",
+                &settings.join_time_floor_ms.to_string(),
+            ])
             .args(["--lockout-attempts", &settings.lockout_attempts.to_string()])
             .args(["--lockout-seconds", &settings.lockout_seconds.to_string()])
             .args(["--room-ttl-seconds", &settings.room_ttl_seconds.to_string()])
             .args(["--sweep-seconds", &settings.sweep_seconds.to_string()])
+            .args(["--log-format", "json"])
+            .args(&settings.extra_args)
             .env_remove("DATABASE_URL")
-            .env("RUST_LOG", "error")
+            // What an operator who turns logging up would see (STD1-SRV-16).
+            .env("RUST_LOG", "debug")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .map_err(|e| StartError::Spawn(binary.clone(), e))?;
         let mut server = Self {
             child,
             addr,
             data_dir,
+            log_path,
         };
         server.wait_ready(Duration::from_secs(120)).await?;
         Ok(server)
@@ -113,6 +152,20 @@ impl ReferenceServer {
     /// The WebSocket URL of the server.
     pub fn url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// A test-only DSN of the server's database: its private cluster's
+    /// socket, the role and database the server creates there.
+    pub fn database_url(&self) -> String {
+        format!(
+            "postgres://stelgano@localhost/stelgano?host={}&port=5432",
+            self.data_dir.join("socket").display()
+        )
+    }
+
+    /// The file the server logs to.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
     }
 
     async fn wait_ready(&mut self, within: Duration) -> Result<(), StartError> {
@@ -155,5 +208,6 @@ impl Drop for ReferenceServer {
             let _ = Command::new("kill").args(["-QUIT", &pid]).status();
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        let _ = std::fs::remove_file(&self.log_path);
     }
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use stelgano_conformance::corpus::{Corpus, default_dir};
-use stelgano_conformance::reference::{ReferenceServer, ReplaySettings};
+use stelgano_conformance::reference::{ReferenceServer, ReferenceSettings};
 use stelgano_conformance::replay::{Setup, replay_all};
 use stelgano_conformance::report::{CheckResult, Report, Verdict, parse_skip_file};
 use stelgano_conformance::surface;
@@ -185,9 +185,9 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
         Some(url) => url.clone(),
         None => {
             println!("starting the reference server");
-            reference = ReferenceServer::start(ReplaySettings {
+            reference = ReferenceServer::start(&ReferenceSettings {
                 lockout_attempts: corpus.lockout_attempts,
-                ..ReplaySettings::default()
+                ..ReferenceSettings::default()
             })
             .await?;
             reference.url()
