@@ -8,6 +8,7 @@
 pub mod client;
 pub mod corpus;
 pub mod coverage;
+pub mod features;
 pub mod fixtures;
 pub mod linearizable;
 pub mod reference;

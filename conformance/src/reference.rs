@@ -30,6 +30,9 @@ pub struct ReferenceSettings {
     /// Further arguments, for example a fault to inject in the harness's
     /// own tests (`conformance/tests/faults.rs`).
     pub extra_args: Vec<String>,
+    /// The program to start, with its leading arguments, instead of the
+    /// `stelgano-server` binary; it must take the server's arguments.
+    pub program: Option<(PathBuf, Vec<String>)>,
 }
 
 impl Default for ReferenceSettings {
@@ -41,6 +44,7 @@ impl Default for ReferenceSettings {
             sweep_seconds: 1,
             join_time_floor_ms: 0,
             extra_args: Vec::new(),
+            program: None,
         }
     }
 }
@@ -100,7 +104,10 @@ fn server_binary() -> Option<PathBuf> {
 impl ReferenceServer {
     /// Starts the server and waits until it accepts connections.
     pub async fn start(settings: &ReferenceSettings) -> Result<Self, StartError> {
-        let binary = server_binary().ok_or(StartError::NoBinary)?;
+        let (binary, leading_args) = match &settings.program {
+            Some((program, args)) => (program.clone(), args.clone()),
+            None => (server_binary().ok_or(StartError::NoBinary)?, Vec::new()),
+        };
         let addr = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| StartError::Spawn(binary.clone(), e))?;
@@ -115,9 +122,10 @@ impl ReferenceServer {
         ));
         // Beside the data directory, which PostgreSQL makes its own.
         let log_path = data_dir.with_extension("log");
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| StartError::Spawn(log_path.clone(), e))?;
+        let log =
+            std::fs::File::create(&log_path).map_err(|e| StartError::Spawn(log_path.clone(), e))?;
         let child = Command::new(&binary)
+            .args(&leading_args)
             .arg("--listen")
             .arg(addr.to_string())
             .arg("--data-dir")

@@ -48,6 +48,8 @@ pub struct TraceResult {
 pub struct Divergence {
     /// The failing step, counted from 1.
     pub step: usize,
+    /// The requirements that step exercises: those the target failed.
+    pub requirements: Vec<String>,
     pub message: String,
     /// The frames exchanged up to the failure.
     pub frames: Vec<String>,
@@ -64,6 +66,7 @@ pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
                 steps: trace.steps.len(),
                 failure: Some(Divergence {
                     step: 0,
+                    requirements: Vec::new(),
                     message,
                     frames: Vec::new(),
                 }),
@@ -76,6 +79,7 @@ pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
         if let Err(message) = run.step(step).await {
             failure = Some(Divergence {
                 step: n + 1,
+                requirements: step.requirements().to_vec(),
                 message,
                 frames: run.frames(),
             });
@@ -164,11 +168,14 @@ impl<'a> Run<'a> {
 
     async fn step(&mut self, step: &Step) -> Check {
         match step {
-            Step::Request { request, expect } => self.request(*request, expect).await,
-            Step::Race { race, orders } => self.race(race, orders).await,
+            Step::Request {
+                request, expect, ..
+            } => self.request(*request, expect).await,
+            Step::Race { race, orders, .. } => self.race(race, orders).await,
             Step::Environment {
                 environment,
                 expect,
+                ..
             } => self.environment(*environment, expect).await,
         }
     }

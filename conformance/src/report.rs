@@ -51,9 +51,18 @@ pub struct CheckResult {
     pub strength: Strength,
     #[serde(flatten)]
     pub verdict: Verdict,
+    /// On a failure, the requirements the failing part of the check
+    /// exercises (the failing step of a trace), when narrower than
+    /// `requirements`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_requirements: Vec<String>,
     /// Frames exchanged up to a failure, for the report.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<String>,
+    /// What was measured, for checks that measure (the timing suite's
+    /// statistics), whatever the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub seconds: f64,
 }
 
@@ -71,7 +80,9 @@ impl CheckResult {
             strength: Strength::of(&requirements),
             requirements,
             verdict,
+            failed_requirements: Vec::new(),
             frames: Vec::new(),
+            detail: None,
             seconds: took.as_secs_f64(),
         }
     }
@@ -154,10 +165,15 @@ impl Report {
                     Strength::Must => "MUST",
                     Strength::Should => "SHOULD",
                 };
+                let named = if r.failed_requirements.is_empty() {
+                    &r.requirements
+                } else {
+                    &r.failed_requirements
+                };
                 out.push_str(&format!(
                     "FAIL {} [{level}: {}]\n     {why}\n",
                     r.id,
-                    r.requirements.join(", ")
+                    named.join(", ")
                 ));
             }
         }

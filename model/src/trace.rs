@@ -98,12 +98,18 @@ pub struct Trace {
     pub steps: Vec<Step>,
 }
 
-/// One step and what the server must send for it.
+/// One step and what the server must send for it. Each step names the
+/// requirements it exercises, so that a replayer reports a divergence as a
+/// failure of those, not of everything the trace touched before.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", untagged)]
 pub enum Step {
     /// A request served alone.
-    Request { request: Request, expect: Outcome },
+    Request {
+        request: Request,
+        expect: Outcome,
+        requirements: Vec<String>,
+    },
     /// Two requests in flight together, always a trace's last step.
     /// `orders[0]` holds the outcomes (in request order) when the first is
     /// served first, `orders[1]` when the second is; a server may pick
@@ -111,12 +117,25 @@ pub enum Step {
     Race {
         race: [Request; 2],
         orders: [[Outcome; 2]; 2],
+        requirements: Vec<String>,
     },
     /// Time passes or a connection drops.
     Environment {
         environment: Environment,
         expect: Outcome,
+        requirements: Vec<String>,
     },
+}
+
+impl Step {
+    /// The requirements this step exercises.
+    pub fn requirements(&self) -> &[String] {
+        match self {
+            Step::Request { requirements, .. }
+            | Step::Race { requirements, .. }
+            | Step::Environment { requirements, .. } => requirements,
+        }
+    }
 }
 
 /// Steps no party requests.
@@ -479,8 +498,13 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
         match action {
             Action::Do(request) => {
                 let expect = outcomes.into_iter().next().unwrap_or_default();
-                requirements.extend(exercised(state, request, &expect));
-                steps.push(Step::Request { request, expect });
+                let exercised = exercised(state, request, &expect);
+                requirements.extend(exercised.iter().copied());
+                steps.push(Step::Request {
+                    request,
+                    expect,
+                    requirements: owned(exercised),
+                });
             }
             Action::Race(first, second) => {
                 let reverse = model
@@ -489,32 +513,34 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
                     .unwrap_or_default();
                 let [one, two]: [Outcome; 2] = outcomes.try_into().unwrap_or_default();
                 let [r_two, r_one]: [Outcome; 2] = reverse.try_into().unwrap_or_default();
-                requirements.extend(exercised(state, first, &one));
-                requirements.extend(exercised(state, second, &r_two));
-                requirements.extend(exercised(&middle_state(model, state, first), second, &two));
-                requirements.extend(race_requirements(first, second));
+                let mut exercised_here = BTreeSet::new();
+                exercised_here.extend(exercised(state, first, &one));
+                exercised_here.extend(exercised(state, second, &r_two));
+                exercised_here.extend(exercised(&middle_state(model, state, first), second, &two));
+                exercised_here.extend(race_requirements(first, second));
+                requirements.extend(exercised_here.iter().copied());
                 steps.push(Step::Race {
                     race: [first, second],
                     orders: [[one, two], [r_one, r_two]],
+                    requirements: owned(exercised_here),
                 });
             }
             Action::TtlExpires | Action::LockEnds | Action::Disconnect(_) => {
-                let environment = match action {
-                    Action::TtlExpires => {
-                        requirements.extend(["STD1-LIFE-4", "STD1-LIFE-6", "STD1-LIFE-7"]);
-                        Environment::TtlExpires
-                    }
-                    Action::LockEnds => {
-                        requirements.insert("STD1-JOIN-18");
-                        Environment::LockEnds
-                    }
-                    Action::Disconnect(party) => Environment::Disconnect { party },
+                let (environment, exercised): (_, &[&str]) = match action {
+                    Action::TtlExpires => (
+                        Environment::TtlExpires,
+                        &["STD1-LIFE-4", "STD1-LIFE-6", "STD1-LIFE-7"],
+                    ),
+                    Action::LockEnds => (Environment::LockEnds, &["STD1-JOIN-18"]),
+                    Action::Disconnect(party) => (Environment::Disconnect { party }, &[]),
                     _ => unreachable!("matched above"),
                 };
+                requirements.extend(exercised.iter().copied());
                 let expect = outcomes.into_iter().next().unwrap_or_default();
                 steps.push(Step::Environment {
                     environment,
                     expect,
+                    requirements: owned(exercised.iter().copied()),
                 });
             }
         }
@@ -525,6 +551,10 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
         requirements: requirements.into_iter().map(str::to_owned).collect(),
         steps,
     }
+}
+
+fn owned<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    ids.into_iter().map(str::to_owned).collect()
 }
 
 /// The state after `first` alone.

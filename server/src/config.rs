@@ -104,6 +104,12 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "STELGANO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// A deliberate fault, for the conformance harness's own tests; only
+    /// in builds with the `fault-injection` feature (`server/src/faults.rs`).
+    #[cfg(feature = "fault-injection")]
+    #[arg(long, value_enum, hide = true)]
+    pub inject_fault: Option<crate::faults::Fault>,
 }
 
 impl Config {

@@ -13,9 +13,11 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod faults;
 pub mod feed;
 pub mod hub;
 pub mod local_pg;
+pub mod run;
 pub mod store;
 pub mod web_assets;
 pub mod ws;

@@ -1,174 +1,20 @@
 //! `stelgano-server`: runs the reference server.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use anyhow::Context;
 use clap::Parser;
-use sqlx::Connection;
-use sqlx::postgres::PgConnectOptions;
-use stelgano_server::app::{AppState, ConnectionTimeouts, hsts_header, serve};
-use stelgano_server::config::{Config, LogFormat, MIN_HSTS_MAX_AGE};
-use stelgano_server::hub::Hub;
-use stelgano_server::local_pg::{Durability, LocalCluster};
-use tokio::net::TcpListener;
-
-/// Database created in the private cluster.
-const LOCAL_DATABASE: &str = "stelgano";
+use stelgano_server::config::Config;
+use stelgano_server::run::{init_tracing, run};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     init_tracing(config.log_format);
-    if config.floor_below_production() {
-        // STD1-JOIN-21: a floor below 100 ms is for tests only.
+    #[cfg(feature = "fault-injection")]
+    if let Some(fault) = config.inject_fault {
+        stelgano_server::faults::inject(fault);
         tracing::warn!(
-            floor_ms = config.join_time_floor_ms,
-            "join time floor below the production minimum of 100 ms"
+            ?fault,
+            "a deliberate fault is injected: this server does not conform"
         );
     }
-
-    if !config.lockout().conforming() {
-        // STD1-JOIN-18: shorter locks are for tests only.
-        tracing::warn!(
-            seconds = config.lockout_seconds,
-            "lock duration shorter than the production minimum of 1800 seconds"
-        );
-    }
-    if config
-        .hsts_max_age
-        .is_some_and(|age| age < MIN_HSTS_MAX_AGE)
-    {
-        // STD1-SRV-15: at least a year.
-        tracing::warn!("HSTS max-age shorter than the one year STD1-SRV-15 asks for");
-    }
-
-    let (options, mut cluster) = match &config.database_url {
-        Some(url) => (
-            url.parse::<PgConnectOptions>()
-                .context("DATABASE_URL is not a PostgreSQL URL")?,
-            None,
-        ),
-        None => {
-            let cluster = tokio::task::spawn_blocking({
-                let dir = config.data_dir.clone();
-                let bin_dir = config.pg_bin_dir.clone();
-                move || LocalCluster::start(&dir, bin_dir.as_deref(), Durability::Durable)
-            })
-            .await?
-            .context("starting the private PostgreSQL cluster")?;
-            tracing::info!(
-                started = cluster.started_here(),
-                "using the private PostgreSQL cluster"
-            );
-            ensure_database(&cluster).await?;
-            (cluster.connect_options(LOCAL_DATABASE), Some(cluster))
-        }
-    };
-    let pool = stelgano_server::db::connect(options, config.db_pool_size)
-        .await
-        .context("connecting to PostgreSQL")?;
-    let hub = Arc::new(Hub::default());
-    let state = AppState {
-        pool: pool.clone(),
-        hub: Arc::clone(&hub),
-        join_time_floor: config.join_time_floor(),
-        room_ttl: config.room_ttl(),
-        allowed_origins: Arc::new(config.origins()),
-        timeouts: ConnectionTimeouts::default(),
-        lockout: config.lockout(),
-        hsts: config.hsts_max_age.map(hsts_header),
-        feed_heartbeat: stelgano_server::feed::DEFAULT_HEARTBEAT,
-    };
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    tracing::info!(
-        address = %listener.local_addr()?,
-        join_time_floor_ms = config.join_time_floor_ms,
-        room_ttl_seconds = config.room_ttl_seconds,
-        "serving sTELgano-std-1"
-    );
-    serve(
-        listener,
-        state,
-        Duration::from_secs(config.sweep_seconds),
-        shutdown_signal(),
-    )
-    .await?;
-    pool.close().await;
-    if let Some(cluster) = cluster.as_mut() {
-        cluster
-            .stop()
-            .context("stopping the private PostgreSQL cluster")?;
-    }
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Creates the server's database in the private cluster if it is missing.
-async fn ensure_database(cluster: &LocalCluster) -> anyhow::Result<()> {
-    let mut admin = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres")).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(LOCAL_DATABASE)
-            .fetch_one(&mut admin)
-            .await?;
-    if !exists {
-        sqlx::query("CREATE DATABASE stelgano")
-            .execute(&mut admin)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
-}
-
-/// Libraries whose debug and trace output can carry client data.
-const LIBRARY_LOG_CAPS: &[&str] = &[
-    "tungstenite=warn",
-    "tokio_tungstenite=warn",
-    "axum=warn",
-    "hyper=warn",
-    "hyper_util=warn",
-    "tower=warn",
-    "tower_http=warn",
-    "sqlx=warn",
-];
-
-fn init_tracing(format: LogFormat) {
-    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // STD1-SRV-16: below `warn`, these libraries log frames, close reasons,
-    // statements or client addresses; whatever RUST_LOG asks, they stay at
-    // `warn`. (A directive for a target overrides a general one.)
-    for directive in LIBRARY_LOG_CAPS {
-        if let Ok(directive) = directive.parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    run(config).await
 }

@@ -1,6 +1,7 @@
 //! One WebSocket connection: decoding frames, applying session state, running
 //! store operations and ordering replies after broadcasts (spec §7).
 
+use crate::faults::{self, Fault};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -468,6 +469,9 @@ async fn next_delivery(session: &mut Option<Session>) -> Option<Delivery> {
 /// Sleeps until `floor` plus a uniform jitter in `[0, floor/4]` after
 /// `started` (STD1-JOIN-21).
 async fn wait_for_floor(floor: Duration, started: Instant) {
+    if faults::injected(Fault::NoTimeFloor) {
+        return;
+    }
     let jitter = match u64::try_from(floor.as_micros() / 4) {
         Ok(0) | Err(_) => 0,
         Ok(range) => getrandom::u64().map_or(0, |r| r % (range + 1)),

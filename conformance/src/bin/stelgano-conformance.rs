@@ -1,7 +1,7 @@
 //! `stelgano-conformance`: checks a server against sTELgano-std-1.
 //!
 //! ```text
-//! stelgano-conformance run [--target ws://HOST:PORT/ws] [--suite vectors,model]
+//! stelgano-conformance run [--target ws://HOST:PORT/ws] [--suite vectors,model,features,timing]
 //!                          [--skip FILE] [--junit FILE] [--json FILE] [--strict]
 //! ```
 //!
@@ -20,6 +20,7 @@ use stelgano_conformance::reference::{ReferenceServer, ReferenceSettings};
 use stelgano_conformance::replay::{Setup, replay_all};
 use stelgano_conformance::report::{CheckResult, Report, Verdict, parse_skip_file};
 use stelgano_conformance::surface;
+use stelgano_conformance::timing::{self, TimingSettings};
 
 /// Steps of one random walk.
 const WALK_STEPS: usize = 30;
@@ -54,8 +55,12 @@ struct CoverageArgs {
 enum Suite {
     /// The HTTP surface and the invalid-frame catalogue.
     Vectors,
-    /// The room model's traces.
+    /// The room model's traces, random walks and linearizability rounds.
     Model,
+    /// The threat model's scenarios (`features/`).
+    Features,
+    /// Whether join reply times tell outcomes apart (STD1-JOIN-21).
+    Timing,
 }
 
 #[derive(clap::Args)]
@@ -65,7 +70,8 @@ struct RunArgs {
     #[arg(long)]
     target: Option<String>,
     /// Suites to run, separated by commas.
-    #[arg(long, value_enum, value_delimiter = ',', default_values = ["vectors", "model"])]
+    #[arg(long, value_enum, value_delimiter = ',',
+          default_values = ["vectors", "model", "features", "timing"])]
     suite: Vec<Suite>,
     /// Checks not to run: lines of `suite/name  reason`.
     #[arg(long)]
@@ -103,6 +109,32 @@ struct RunArgs {
     /// expiry time (STD1-LIFE-4 allows 60).
     #[arg(long, default_value_t = 60)]
     expiry_grace: u64,
+    /// A test-only URL of the target's database, for the features that
+    /// inspect what a dump would show; without it they are skipped. Set
+    /// for the reference server the harness starts.
+    #[arg(long, env = "STELGANO_CONFORMANCE_DATABASE_URL")]
+    database_url: Option<String>,
+    /// The target's log file, for the features that read it as an
+    /// operator would; without it they are skipped. Set for the reference
+    /// server the harness starts.
+    #[arg(long)]
+    server_log: Option<PathBuf>,
+    /// The `--target`'s join time floor `F` in milliseconds, for the timing
+    /// suite (STD1-JOIN-21; 100 is the production minimum). Without
+    /// `--target` the harness starts a second reference server with this
+    /// floor for the suite.
+    #[arg(long, default_value_t = stelgano_conformance::timing::PRODUCTION_MIN_FLOOR_MS)]
+    join_floor_ms: u64,
+    /// Timing batches per join path; each batch contributes its minimum.
+    #[arg(long, default_value_t = 40)]
+    timing_batches: usize,
+    /// Timed joins per batch.
+    #[arg(long, default_value_t = 5)]
+    timing_batch_size: usize,
+    /// The chance a conforming target fails the timing comparisons by bad
+    /// luck (split over the six pairs of paths).
+    #[arg(long, default_value_t = 0.001)]
+    timing_alpha: f64,
 }
 
 fn main() -> ExitCode {
@@ -179,10 +211,17 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
     };
     let corpus_dir = args.traces.clone().unwrap_or_else(default_dir);
     let corpus = Corpus::load(&corpus_dir)?;
+    // The corpus fixes the parties' PINs and the lockout `L` the target's
+    // test configuration must have; every suite uses them.
+    let (pins, lockout_attempts) = (corpus.pins.clone(), corpus.lockout_attempts);
 
     let reference;
-    let url = match &args.target {
-        Some(url) => url.clone(),
+    let target = match &args.target {
+        Some(url) => Target {
+            url: url.clone(),
+            database_url: args.database_url.clone(),
+            server_log: args.server_log.clone(),
+        },
         None => {
             println!("starting the reference server");
             reference = ReferenceServer::start(&ReferenceSettings {
@@ -190,87 +229,48 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 ..ReferenceSettings::default()
             })
             .await?;
-            reference.url()
+            Target {
+                url: reference.url(),
+                database_url: Some(reference.database_url()),
+                server_log: Some(reference.log_path().to_path_buf()),
+            }
         }
     };
     let mut report = Report {
-        target: url.clone(),
+        target: target.url.clone(),
         results: Vec::new(),
     };
     let started = Instant::now();
 
     if args.suite.contains(&Suite::Vectors) {
-        let mut results = surface::run(&url, &corpus.pins[0]).await;
-        for r in &mut results {
-            if let Some(reason) = skips.get(&r.id) {
-                r.verdict = Verdict::Skipped(reason.clone());
-            }
-        }
-        report.results.extend(results);
+        report
+            .results
+            .extend(surface::run(&target.url, &corpus.pins[0]).await);
     }
     if args.suite.contains(&Suite::Model) {
-        let setup = Setup {
-            url: url.clone(),
-            pins: corpus.pins.clone(),
-            frame_timeout: Duration::from_secs(10),
-            expiry_grace: Duration::from_secs(args.expiry_grace),
-        };
-        let (skipped, traces): (Vec<_>, Vec<_>) = corpus
-            .traces
-            .into_iter()
-            .partition(|t| skips.contains_key(&format!("model/{}", t.id)));
-        for t in skipped {
-            let id = format!("model/{}", t.id);
-            report.results.push(CheckResult::new(
-                "model",
-                &t.id,
-                t.requirements.into_iter().collect(),
-                Verdict::Skipped(skips.get(&id).cloned().unwrap_or_default()),
-                Duration::ZERO,
-            ));
-        }
-        let seed = match args.seed {
-            Some(seed) => seed,
-            None => getrandom::u64().context("no randomness for the walk seed")?,
-        };
-        println!("random walks: {} from seed {seed}", args.walks);
-        let model = stelgano_model::RoomModel::standard();
-        let mut traces = traces;
-        traces.extend(
-            (0..args.walks).map(|i| {
-                stelgano_model::trace::random_walk(&model, seed.wrapping_add(i), WALK_STEPS)
-            }),
-        );
-        let (races, rounds) = stelgano_conformance::linearizable::run(
-            &url,
-            &corpus.pins,
-            args.race_rooms,
-            args.race_rounds,
-            seed,
+        let results = run_model(&args, &target.url, corpus, &skips).await?;
+        report.results.extend(results);
+    }
+    if args.suite.contains(&Suite::Features) {
+        let results = stelgano_conformance::features::run(
+            stelgano_conformance::features::FeatureTarget {
+                url: target.url.clone(),
+                database_url: target.database_url.clone(),
+                log_path: target.server_log.clone(),
+                lockout_attempts,
+            },
+            &stelgano_conformance::features::default_dir(),
         )
         .await;
-        println!(
-            "linearizability: {} rooms, {} rounds, {} operations, {} violations",
-            rounds.rooms, rounds.rounds, rounds.operations, rounds.violations
-        );
-        report.results.extend(races);
-        let results = replay_all(&setup, &traces, args.concurrency).await;
-        for (trace, result) in traces.iter().zip(results) {
-            let verdict = match &result.failure {
-                None => Verdict::Pass,
-                Some(d) => Verdict::Fail(format!("step {}: {}", d.step, d.message)),
-            };
-            let mut check = CheckResult::new(
-                "model",
-                &trace.id,
-                trace.requirements.iter().cloned().collect(),
-                verdict,
-                result.took,
-            );
-            if let Some(d) = result.failure {
-                check.frames = d.frames;
-            }
-            report.results.push(check);
+        report.results.extend(results);
+    }
+    if args.suite.contains(&Suite::Timing) {
+        let results = run_timing(&args, &target.url, &pins, lockout_attempts).await?;
+        report.results.extend(results);
+    }
+    for r in &mut report.results {
+        if let Some(reason) = skips.get(&r.id) {
+            r.verdict = Verdict::Skipped(reason.clone());
         }
     }
 
@@ -291,4 +291,128 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
     }
     println!("{} passed, {} failed", report.passed(), report.failed());
     Ok(report.success(args.strict))
+}
+
+/// What the harness knows of the server it checks.
+struct Target {
+    url: String,
+    database_url: Option<String>,
+    server_log: Option<PathBuf>,
+}
+
+/// The model suite: the corpus's traces (less skipped ones), random walks
+/// and linearizability rounds.
+async fn run_model(
+    args: &RunArgs,
+    url: &str,
+    corpus: Corpus,
+    skips: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<CheckResult>> {
+    let mut results = Vec::new();
+    let setup = Setup {
+        url: url.to_owned(),
+        pins: corpus.pins.clone(),
+        frame_timeout: Duration::from_secs(10),
+        expiry_grace: Duration::from_secs(args.expiry_grace),
+    };
+    // Skipped traces are not replayed at all; the verdicts are set later.
+    let (skipped, traces): (Vec<_>, Vec<_>) = corpus
+        .traces
+        .into_iter()
+        .partition(|t| skips.contains_key(&format!("model/{}", t.id)));
+    for t in skipped {
+        results.push(CheckResult::new(
+            "model",
+            &t.id,
+            t.requirements.into_iter().collect(),
+            Verdict::Skipped(String::new()),
+            Duration::ZERO,
+        ));
+    }
+    let seed = match args.seed {
+        Some(seed) => seed,
+        None => getrandom::u64().context("no randomness for the walk seed")?,
+    };
+    println!("random walks: {} from seed {seed}", args.walks);
+    let model = stelgano_model::RoomModel::standard();
+    let mut traces = traces;
+    traces.extend(
+        (0..args.walks)
+            .map(|i| stelgano_model::trace::random_walk(&model, seed.wrapping_add(i), WALK_STEPS)),
+    );
+    let (races, rounds) = stelgano_conformance::linearizable::run(
+        url,
+        &corpus.pins,
+        args.race_rooms,
+        args.race_rounds,
+        seed,
+    )
+    .await;
+    println!(
+        "linearizability: {} rooms, {} rounds, {} operations, {} violations",
+        rounds.rooms, rounds.rounds, rounds.operations, rounds.violations
+    );
+    results.extend(races);
+    let replayed = replay_all(&setup, &traces, args.concurrency).await;
+    for (trace, result) in traces.iter().zip(replayed) {
+        let verdict = match &result.failure {
+            None => Verdict::Pass,
+            Some(d) => Verdict::Fail(format!("step {}: {}", d.step, d.message)),
+        };
+        let mut check = CheckResult::new(
+            "model",
+            &trace.id,
+            trace.requirements.iter().cloned().collect(),
+            verdict,
+            result.took,
+        );
+        if let Some(d) = result.failure {
+            check.frames = d.frames;
+            check.failed_requirements = d.requirements;
+        }
+        results.push(check);
+    }
+    Ok(results)
+}
+
+/// The timing suite, against the target, or without one against a second
+/// reference server with a production floor (the first runs without one,
+/// which the model suite only waits for).
+async fn run_timing(
+    args: &RunArgs,
+    url: &str,
+    pins: &[String; 3],
+    lockout_attempts: u64,
+) -> anyhow::Result<Vec<CheckResult>> {
+    let timed;
+    let (url, floor_ms) = match &args.target {
+        Some(_) => (url.to_owned(), args.join_floor_ms),
+        None => {
+            println!("starting a reference server with a time floor for the timing suite");
+            let settings = ReferenceSettings {
+                lockout_attempts,
+                join_time_floor_ms: args.join_floor_ms,
+                ..ReferenceSettings::for_timing()
+            };
+            timed = ReferenceServer::start(&settings).await?;
+            (timed.url(), args.join_floor_ms)
+        }
+    };
+    let settings = TimingSettings {
+        floor: Duration::from_millis(floor_ms),
+        batches: args.timing_batches,
+        batch_size: args.timing_batch_size,
+        alpha: args.timing_alpha,
+        lockout_attempts,
+    };
+    let (results, summary) = timing::run(&url, pins, &settings).await;
+    println!(
+        "timing: {} create/join replies, fastest {:.1} ms (floor {floor_ms} ms); largest KS D = {:.3} ({}), smallest p = {:.4}",
+        summary.replies,
+        summary.fastest.as_secs_f64() * 1000.0,
+        summary.max_d,
+        summary.max_d_pair,
+        summary.min_p
+    );
+    Ok(results)
 }

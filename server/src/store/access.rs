@@ -1,6 +1,7 @@
 //! `create` and `join`: rooms, access records, the pairing gate and the
 //! room's failure count (spec §8, STD1-JOIN-1 to STD1-JOIN-20).
 
+use crate::faults::{self, Fault};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -322,6 +323,25 @@ pub async fn join_room(
         });
     }
 
+    if faults::injected(Fault::ThirdAccessRecord)
+        && records.len() == 2
+        && request.pairing_hash.is_some()
+    {
+        let joined = Box::new(room_view(&mut tx, id, ttl_expires_at).await?);
+        tx.commit().await?;
+        let binding = SessionBinding {
+            room_id: id,
+            slot: Slot::Second,
+            sender_hash: request.sender_hash,
+        };
+        return Ok(JoinOutcome::Joined {
+            joined,
+            binding,
+            version,
+            paired_now: false,
+        });
+    }
+
     // Rule 5: a wrong PIN (STD1-JOIN-19).
     let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
         Failure::Remaining(attempts_remaining) => JoinOutcome::Unauthorized { attempts_remaining },
@@ -453,6 +473,9 @@ pub(super) async fn expire_and_delete(
         Broadcast::RoomExpired { cause },
     )
     .await?;
+    if faults::injected(Fault::MessageLeftAfterExpiry) {
+        return Ok(version);
+    }
     delete_room(conn, id).await?;
     Ok(version)
 }

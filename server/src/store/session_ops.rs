@@ -8,6 +8,7 @@
 //! room's version and publishes its broadcast in the same transaction
 //! (events.rs).
 
+use crate::faults::{self, Fault};
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use stelgano_spec::ids::{MessageId, PairingHash, RoomId};
 use stelgano_spec::wire::{Broadcast, EditMessage, ExpiryCause, Message, SendMessage, Timestamp};
@@ -178,7 +179,9 @@ pub async fn send_message(
         Err(g) => return gone(tx, g, SendOutcome::RoomGone).await,
     };
     let current = current(&mut tx, session.room_id).await?;
-    if current.as_ref().is_some_and(|c| c.author == session.slot) {
+    if current.as_ref().is_some_and(|c| c.author == session.slot)
+        && !faults::injected(Fault::NoSenderBlocking)
+    {
         return Ok(SendOutcome::NotYourTurn);
     }
     if current.as_ref().map(|c| c.id) != request.replaces {
@@ -240,7 +243,7 @@ pub async fn read_receipt(
     else {
         return Ok(ReadOutcome::NotFound);
     };
-    if current.author == session.slot {
+    if current.author == session.slot && !faults::injected(Fault::ReadByAuthor) {
         return Ok(ReadOutcome::OwnMessage);
     }
     if current.read {
@@ -308,8 +311,10 @@ pub async fn edit_message(
     ) {
         Ownership::NotFound => return Ok(EditOutcome::NotFound),
         Ownership::NotAuthor => return Ok(EditOutcome::NotAuthor),
-        Ownership::Read => return Ok(EditOutcome::NotEditable),
-        Ownership::Editable => {}
+        Ownership::Read if !faults::injected(Fault::EditAfterRead) => {
+            return Ok(EditOutcome::NotEditable);
+        }
+        Ownership::Read | Ownership::Editable => {}
     }
     sqlx::query("UPDATE messages SET ciphertext = $2, iv = $3, edited = true WHERE room_id = $1")
         .bind(session.room_id.as_uuid())
