@@ -1,6 +1,7 @@
 //! A std-1 client connection for the harness: sends frames, reads what the
 //! server sends, and keeps a log of both for reports.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -38,6 +39,10 @@ pub struct Connection {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     name: String,
     next_ref: u64,
+    /// This side's address of the TCP connection, as the server sees it
+    /// (a log that names it links a client's network address to a room,
+    /// STD1-SRV-16).
+    local_addr: Option<SocketAddr>,
     /// Every frame sent and received, for reports.
     pub log: Vec<String>,
 }
@@ -52,12 +57,22 @@ impl Connection {
                     url: url.to_owned(),
                     reason: e.to_string(),
                 })?;
+        let local_addr = match ws.get_ref() {
+            MaybeTlsStream::Plain(tcp) => tcp.local_addr().ok(),
+            _ => None,
+        };
         Ok(Self {
             ws,
             name: name.to_owned(),
             next_ref: 0,
+            local_addr,
             log: Vec::new(),
         })
+    }
+
+    /// This side's `ip:port` of the connection, when it is plain TCP.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
     }
 
     /// Sends a request; returns its `ref`.
