@@ -46,13 +46,23 @@ fn the_reference_server_passes_every_check() {
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON report")).expect("JSON");
-    let model = &report["counts"]["model"];
-    let vectors = &report["counts"]["vectors"];
+    let counts = &report["counts"];
+    let (model, vectors) = (&counts["model"], &counts["vectors"]);
+    let (features, timing) = (&counts["features"], &counts["timing"]);
     assert!(model["passed"].as_u64() > Some(1000), "{model}");
-    assert_eq!(model["failed"], 0);
-    assert_eq!(vectors["failed"], 0);
+    // Every scenario runs: the reference exposes its database and log.
+    assert!(features["passed"].as_u64() >= Some(30), "{features}");
+    assert_eq!(features["skipped"], 0, "{features}");
+    // The floor check and the six pairs of join paths.
+    assert_eq!(timing["passed"], 7, "{timing}");
+    for suite in [model, vectors, features, timing] {
+        assert_eq!(suite["failed"], 0, "{counts}");
+    }
     assert_eq!(vectors["skipped"], 1, "the skip file was honoured");
-    let passed = model["passed"].as_u64().unwrap_or(0) + vectors["passed"].as_u64().unwrap_or(0);
+    let passed: u64 = [model, vectors, features, timing]
+        .iter()
+        .map(|suite| suite["passed"].as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(
         last_line(&output.stdout),
         format!("{passed} passed, 0 failed")

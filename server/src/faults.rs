@@ -24,8 +24,10 @@ pub enum Fault {
     /// Replies to `create` and `join` are sent as soon as they are ready
     /// (breaks STD1-JOIN-21).
     NoTimeFloor,
-    /// An expiry announces `room_expired` but keeps the room's row and its
-    /// message, as upstream v1 did (breaks STD1-LIFE-3 and STD1-LIFE-5).
+    /// An expiry announces `room_expired` and ends the room's sessions,
+    /// but the room and its message stay, and a party who joins again finds
+    /// them (breaks STD1-LIFE-3 and STD1-LIFE-5). Upstream v1 kept expired
+    /// rooms' rows too.
     MessageLeftAfterExpiry,
 }
 

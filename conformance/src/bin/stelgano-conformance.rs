@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Runs the suites against a target and reports.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Lists every requirement with the code and the checks that cite it;
     /// fails when a MUST requirement of servers has no check.
     Coverage(CoverageArgs),
@@ -140,7 +140,7 @@ struct RunArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
-        Command::Run(args) => args,
+        Command::Run(args) => *args,
         Command::Coverage(args) => return coverage(args),
     };
     let runtime = match tokio::runtime::Runtime::new() {
@@ -167,6 +167,7 @@ fn coverage(args: CoverageArgs) -> ExitCode {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."));
     let mut harness_ids = surface::requirements();
     harness_ids.extend(stelgano_conformance::linearizable::REQUIREMENTS);
+    harness_ids.extend(stelgano_conformance::timing::REQUIREMENTS);
     let sites = coverage::collect(&root, &harness_ids);
     print!("{}", coverage::table(&sites));
     if let Some(path) = &args.json {

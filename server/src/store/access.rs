@@ -474,6 +474,13 @@ pub(super) async fn expire_and_delete(
     )
     .await?;
     if faults::injected(Fault::MessageLeftAfterExpiry) {
+        // Announced, but the room and its message live on.
+        sqlx::query(
+            "UPDATE rooms SET ttl_expires_at = ttl_expires_at + interval '100 years' WHERE id = $1",
+        )
+        .bind(id.as_uuid())
+        .execute(&mut *conn)
+        .await?;
         return Ok(version);
     }
     delete_room(conn, id).await?;
