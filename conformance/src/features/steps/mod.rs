@@ -185,3 +185,64 @@ pub fn collection() -> Collection<FeatureWorld> {
             }
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use cucumber::gherkin::{Feature, GherkinEnv, StepType};
+
+    use super::*;
+
+    /// Every step of every feature file matches exactly one definition of
+    /// its kind, checked without a server: a step left undefined would
+    /// otherwise only show when the suite runs against one.
+    #[test]
+    fn every_feature_step_has_exactly_one_definition() {
+        let definitions: Vec<(StepType, Regex)> = all()
+            .into_iter()
+            .map(|(kind, pattern, _)| {
+                let ty = match kind {
+                    Kind::Given => StepType::Given,
+                    Kind::When => StepType::When,
+                    Kind::Then => StepType::Then,
+                };
+                let regex = Regex::new(&format!("^{pattern}$")).expect("a valid pattern");
+                (ty, regex)
+            })
+            .collect();
+        let dir = crate::features::default_dir();
+        let mut files = 0;
+        let mut scenarios = 0;
+        for entry in std::fs::read_dir(&dir).expect("the features folder") {
+            let path = entry.expect("a directory entry").path();
+            if path.extension().is_none_or(|e| e != "feature") {
+                continue;
+            }
+            files += 1;
+            let feature = Feature::parse_path(&path, GherkinEnv::default()).expect("parses");
+            scenarios += feature.scenarios.len();
+            let steps = feature
+                .background
+                .iter()
+                .flat_map(|b| &b.steps)
+                .chain(feature.scenarios.iter().flat_map(|s| &s.steps));
+            for step in steps {
+                let matching = definitions
+                    .iter()
+                    .filter(|(ty, re)| *ty == step.ty && re.is_match(&step.value))
+                    .count();
+                assert_eq!(
+                    matching,
+                    1,
+                    "{}: `{}{}` matches {matching} definitions",
+                    path.display(),
+                    step.keyword,
+                    step.value
+                );
+            }
+        }
+        assert!(
+            files >= 8 && scenarios >= 32,
+            "{files} files, {scenarios} scenarios"
+        );
+    }
+}
