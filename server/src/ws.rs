@@ -1,7 +1,6 @@
 //! One WebSocket connection: decoding frames, applying session state, running
 //! store operations and ordering replies after broadcasts (spec §7).
 
-use crate::faults::{self, Fault};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -16,6 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::app::AppState;
+use crate::faults::{self, Fault};
 use crate::hub::{Delivery, FeedToken};
 use crate::store::{self, CreateOutcome, JoinOutcome, RoomGone, SessionBinding, StoreError};
 

@@ -317,6 +317,30 @@ impl fmt::Debug for FeatureWorld {
 }
 
 impl FeatureWorld {
+    /// Checks that of the two racing requests, one `succeeded` and the
+    /// other was refused with `refused`: the outcome of one serial order.
+    pub fn race_one_each(
+        &self,
+        what: &str,
+        succeeded: impl Fn(&Answer) -> bool,
+        refused: ErrorReason,
+    ) -> Result<(), StepFailure> {
+        let ok = self.race.iter().filter(|(_, a)| succeeded(a)).count();
+        let no = self
+            .race
+            .iter()
+            .filter(|(_, a)| a.reason() == Some(refused))
+            .count();
+        if ok == 1 && no == 1 {
+            return Ok(());
+        }
+        let answers: Vec<String> = self.race.iter().map(|(n, a)| format!("{n}: {a}")).collect();
+        Err(expected(format!(
+            "the racing {what} were answered {}",
+            answers.join("; ")
+        )))
+    }
+
     /// A fresh world for one scenario against `target`.
     pub fn new(target: Arc<FeatureTarget>) -> Result<Self, StepFailure> {
         let phone = fixtures::steg_number().map_err(StepFailure::Setup)?;

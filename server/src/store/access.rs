@@ -1,11 +1,10 @@
 //! `create` and `join`: rooms, access records, the pairing gate and the
 //! room's failure count (spec §8, STD1-JOIN-1 to STD1-JOIN-20).
 
-use crate::faults::{self, Fault};
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use stelgano_spec::constants::{LOCKOUT_ATTEMPTS, LOCKOUT_DURATION};
 use stelgano_spec::ids::{AccessHash, PairingHash, RoomId, SenderHash};
 use stelgano_spec::wire::{Broadcast, CreateRoom, ExpiryCause, JoinRoom, Joined, Timestamp};
@@ -16,6 +15,7 @@ use super::{
     ExpiredRoom, SessionBinding, Slot, StoreError, hash, operation_time, room_id, room_view,
     timestamp,
 };
+use crate::faults::{self, Fault};
 
 /// When failures lock a room, and for how long (STD1-JOIN-18): the spec's
 /// `L` and `D`. The defaults are the spec's; smaller values exist for tests
@@ -242,21 +242,12 @@ pub async fn join_room(
                 tx.rollback().await?;
                 return Ok(JoinOutcome::SenderMismatch);
             }
-            // Read under the row lock, so the view is the state at this join's
-            // place in the room's order (STD1-JOIN-8).
-            let joined = Box::new(room_view(&mut tx, id, ttl_expires_at).await?);
-            tx.commit().await?;
             let binding = SessionBinding {
                 room_id: id,
                 slot,
                 sender_hash: sender,
             };
-            return Ok(JoinOutcome::Joined {
-                joined,
-                binding,
-                version,
-                paired_now: false,
-            });
+            return admit(tx, ttl_expires_at, binding, version, false).await;
         }
     }
 
@@ -308,38 +299,24 @@ pub async fn join_room(
             Broadcast::PartyPaired {},
         )
         .await?;
-        let joined = Box::new(room_view(&mut tx, id, ttl_expires_at).await?);
-        tx.commit().await?;
         let binding = SessionBinding {
             room_id: id,
             slot: Slot::Second,
             sender_hash: request.sender_hash,
         };
-        return Ok(JoinOutcome::Joined {
-            joined,
-            binding,
-            version,
-            paired_now: true,
-        });
+        return admit(tx, ttl_expires_at, binding, version, true).await;
     }
 
     if faults::injected(Fault::ThirdAccessRecord)
         && records.len() == 2
         && request.pairing_hash.is_some()
     {
-        let joined = Box::new(room_view(&mut tx, id, ttl_expires_at).await?);
-        tx.commit().await?;
         let binding = SessionBinding {
             room_id: id,
             slot: Slot::Second,
             sender_hash: request.sender_hash,
         };
-        return Ok(JoinOutcome::Joined {
-            joined,
-            binding,
-            version,
-            paired_now: false,
-        });
+        return admit(tx, ttl_expires_at, binding, version, false).await;
     }
 
     // Rule 5: a wrong PIN (STD1-JOIN-19).
@@ -454,6 +431,26 @@ fn expiry(start: Timestamp, lifetime: Duration) -> Result<Timestamp, StoreError>
     start
         .checked_add(lifetime)
         .ok_or_else(|| StoreError::Corrupt("room lifetime overflows the calendar".into()))
+}
+
+/// Admits a join: reads the room's view and commits. The view is read
+/// under the row lock, so it is the state at this join's place in the
+/// room's order (STD1-JOIN-8).
+async fn admit(
+    mut tx: Transaction<'static, Postgres>,
+    ttl_expires_at: Timestamp,
+    binding: SessionBinding,
+    version: i64,
+    paired_now: bool,
+) -> Result<JoinOutcome, StoreError> {
+    let joined = Box::new(room_view(&mut tx, binding.room_id, ttl_expires_at).await?);
+    tx.commit().await?;
+    Ok(JoinOutcome::Joined {
+        joined,
+        binding,
+        version,
+        paired_now,
+    })
 }
 
 /// Tells the room's sessions it ended, then deletes it (STD1-LIFE-2 to

@@ -8,7 +8,6 @@
 //! room's version and publishes its broadcast in the same transaction
 //! (events.rs).
 
-use crate::faults::{self, Fault};
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use stelgano_spec::ids::{MessageId, PairingHash, RoomId};
 use stelgano_spec::wire::{Broadcast, EditMessage, ExpiryCause, Message, SendMessage, Timestamp};
@@ -17,6 +16,7 @@ use time::OffsetDateTime;
 use super::access::expire_and_delete;
 use super::events::{Audience, bump_version, publish};
 use super::{ExpiredRoom, SessionBinding, Slot, StoreError, operation_time, timestamp};
+use crate::faults::{self, Fault};
 
 /// The session's room no longer exists; `expired` when this request found
 /// it past its time and deleted it (its `room_expired` event is published).

@@ -630,27 +630,5 @@ pub async fn told_paired(world: &mut FeatureWorld, args: Args) -> Outcome {
 /// it came after (STD1-JOIN-6).
 pub async fn one_admitted(world: &mut FeatureWorld, args: Args) -> Outcome {
     let wanted = reason(args.get(0)?)?;
-    let admitted = world
-        .race
-        .iter()
-        .filter(|(_, a)| a.joined().is_some())
-        .count();
-    let refused = world
-        .race
-        .iter()
-        .filter(|(_, a)| a.reason() == Some(wanted))
-        .count();
-    if admitted == 1 && refused == 1 {
-        Ok(())
-    } else {
-        Err(expected(format!(
-            "the racing claims were answered {}",
-            world
-                .race
-                .iter()
-                .map(|(n, a)| format!("{n}: {a}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )))
-    }
+    world.race_one_each("claims", |a| a.joined().is_some(), wanted)
 }

@@ -339,29 +339,11 @@ pub async fn one_stored(world: &mut FeatureWorld, args: Args) -> Outcome {
         .get(0)?
         .parse()
         .map_err(|_| StepFailure::Setup("not an error reason".into()))?;
-    let stored = world
-        .race
-        .iter()
-        .filter(|(_, a)| matches!(a, Answer::Ok(ReplyBody::Sent(_))))
-        .count();
-    let refused = world
-        .race
-        .iter()
-        .filter(|(_, a)| a.reason() == Some(wanted))
-        .count();
-    if stored == 1 && refused == 1 {
-        Ok(())
-    } else {
-        Err(expected(format!(
-            "the racing sends were answered {}",
-            world
-                .race
-                .iter()
-                .map(|(n, a)| format!("{n}: {a}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )))
-    }
+    world.race_one_each(
+        "sends",
+        |a| matches!(a, Answer::Ok(ReplyBody::Sent(_))),
+        wanted,
+    )
 }
 
 /// Every open session of Alice and Bob receives, as its next broadcast,
