@@ -42,7 +42,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || name == "target" || name == "traces" {
+        if name.starts_with('.') || matches!(&*name, "target" | "traces" | "node_modules") {
             continue;
         }
         if path.is_dir() {

@@ -50,6 +50,19 @@ impl Default for ReferenceSettings {
 }
 
 impl ReferenceSettings {
+    /// The settings of an instance for the browser suite: production's
+    /// lockout, a production floor, and a room lifetime that outlasts a
+    /// conversation at human-like speed.
+    pub fn for_browser() -> Self {
+        Self {
+            lockout_attempts: 10,
+            lockout_seconds: 1800,
+            room_ttl_seconds: 3600,
+            join_time_floor_ms: crate::timing::PRODUCTION_MIN_FLOOR_MS,
+            ..Self::default()
+        }
+    }
+
     /// The settings of an instance for the timing suite: the smallest
     /// floor conforming in production (STD1-JOIN-21), and a lock that
     /// outlasts the suite.

@@ -874,6 +874,12 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "Accessible live regions that never speak secrets",
     ),
     req(
+        "STD1-CLI-24",
+        Must,
+        Client,
+        "Every screen meets WCAG 2.2 A and AA",
+    ),
+    req(
         "STD1-SEC-6",
         Must,
         Documentation,

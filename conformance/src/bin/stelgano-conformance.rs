@@ -61,6 +61,10 @@ enum Suite {
     Features,
     /// Whether join reply times tell outcomes apart (STD1-JOIN-21).
     Timing,
+    /// The web client in headless Chromium (needs chromium, chromedriver
+    /// and axe-core; skipped with a notice where they are missing, failed
+    /// where `CI=true`).
+    Browser,
 }
 
 #[derive(clap::Args)]
@@ -71,7 +75,7 @@ struct RunArgs {
     target: Option<String>,
     /// Suites to run, separated by commas.
     #[arg(long, value_enum, value_delimiter = ',',
-          default_values = ["vectors", "model", "features", "timing"])]
+          default_values = ["vectors", "model", "features", "timing", "browser"])]
     suite: Vec<Suite>,
     /// Checks not to run: lines of `suite/name  reason`.
     #[arg(long)]
@@ -125,6 +129,9 @@ struct RunArgs {
     /// floor for the suite.
     #[arg(long, default_value_t = stelgano_conformance::timing::PRODUCTION_MIN_FLOOR_MS)]
     join_floor_ms: u64,
+    /// Write a screenshot of each screen the browser suite visits here.
+    #[arg(long)]
+    screenshots: Option<PathBuf>,
     /// Timing batches per join path; each batch contributes its minimum.
     #[arg(long, default_value_t = 40)]
     timing_batches: usize,
@@ -267,6 +274,10 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
     }
     if args.suite.contains(&Suite::Timing) {
         let results = run_timing(&args, &target.url, &pins, lockout_attempts).await?;
+        report.results.extend(results);
+    }
+    if args.suite.contains(&Suite::Browser) {
+        let results = run_browser(&args, &target.url).await?;
         report.results.extend(results);
     }
     for r in &mut report.results {
@@ -414,6 +425,60 @@ async fn run_timing(
         summary.max_d,
         summary.max_d_pair,
         summary.min_p
+    );
+    Ok(results)
+}
+
+/// The browser suite, against the target, or without one against a
+/// reference server with production-like settings. Where the browsers or
+/// axe-core are missing it is skipped, loudly, unless `CI=true` or
+/// `STELGANO_BROWSER_REQUIRED` make it mandatory.
+async fn run_browser(args: &RunArgs, url: &str) -> anyhow::Result<Vec<CheckResult>> {
+    use stelgano_conformance::browser;
+    let (browsers, axe_source) = match browser::available() {
+        Ok(found) => found,
+        Err(e) => {
+            let required = std::env::var("CI").is_ok_and(|v| v == "true")
+                || std::env::var_os("STELGANO_BROWSER_REQUIRED").is_some();
+            let verdict = if required {
+                Verdict::Fail(format!("the browser suite is mandatory here: {e}"))
+            } else {
+                eprintln!("\n*** the browser suite is SKIPPED: {e} ***\n");
+                Verdict::Skipped(e.to_string())
+            };
+            return Ok(vec![CheckResult::new(
+                "browser",
+                "available",
+                vec!["STD1-CLI-1".into()],
+                verdict,
+                Duration::ZERO,
+            )]);
+        }
+    };
+    let served;
+    let url = match &args.target {
+        Some(_) => url.to_owned(),
+        None => {
+            println!(
+                "starting a reference server with production-like settings for the browser suite"
+            );
+            served = ReferenceServer::start(&ReferenceSettings::for_browser()).await?;
+            served.url()
+        }
+    };
+    let (results, summary) =
+        browser::run(&url, &browsers, axe_source, args.screenshots.clone()).await;
+    println!(
+        "browser: submit to screen {}; blindness: {} bytes and {} WebSocket frames read; {} screenshots",
+        summary
+            .timings
+            .iter()
+            .map(|(step, t)| format!("{step} {:.2} s", t.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        summary.bytes_inspected,
+        summary.frames_inspected,
+        summary.screenshots.len()
     );
     Ok(results)
 }

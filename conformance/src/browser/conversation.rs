@@ -1,0 +1,315 @@
+//! Two browsers, two parties, one whole conversation through the client's
+//! screens: create, pair, send, read receipt, reply, lock, edit and delete
+//! while the other is locked, a wrong PIN and an unlock, the panic route
+//! and a returning login, and the end of the room. On the way every screen
+//! is checked with axe-core and photographed.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::axe;
+use super::page::{Page, js_string};
+
+/// What the run typed, so that the blindness check can look for it.
+#[derive(Debug, Default, Clone)]
+pub struct Secrets {
+    /// The steg number as the client displayed it.
+    pub number: String,
+    pub pins: Vec<String>,
+    pub pairing_code: String,
+    pub plaintexts: Vec<String>,
+}
+
+/// How the conversation went.
+#[derive(Debug, Default)]
+pub struct Conversation {
+    /// The steps completed, in order.
+    pub steps: Vec<String>,
+    /// The step that failed, and why.
+    pub failure: Option<String>,
+    /// axe-core's findings per screen.
+    pub axe: Vec<(String, Result<Vec<String>, String>)>,
+    pub secrets: Secrets,
+    /// Submit to chat screen, PBKDF2 included.
+    pub timings: Vec<(String, Duration)>,
+    /// Screenshots written.
+    pub screenshots: Vec<PathBuf>,
+}
+
+/// Where screenshots go, and axe-core's source.
+pub struct Options {
+    pub screenshots: Option<PathBuf>,
+    pub axe_source: Option<String>,
+}
+
+/// Random lowercase letters: PINs and texts no page or protocol field
+/// would contain by chance.
+fn letters(n: usize) -> Result<String, String> {
+    let mut bytes = vec![0_u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
+    Ok(bytes.iter().map(|b| char::from(b'a' + b % 26)).collect())
+}
+
+/// Plays the conversation with Alice in `a` and Bob in `b`, both on the
+/// client at `base` (`http://host:port/`).
+pub async fn run(a: Page<'_>, b: Page<'_>, base: &str, options: &Options) -> Conversation {
+    let mut c = Conversation::default();
+    if let Err(e) = play(&a, &b, base, options, &mut c).await {
+        c.failure = Some(e);
+    }
+    c
+}
+
+async fn look(page: &Page<'_>, screen: &str, options: &Options, c: &mut Conversation) {
+    if let Some(source) = &options.axe_source {
+        let found = axe::violations(page.client, source).await;
+        c.axe.push((screen.to_owned(), found));
+    }
+    if let Some(dir) = &options.screenshots
+        && let Ok(png) = page.screenshot().await
+    {
+        let path = dir.join(format!("{:02}-{screen}.png", c.screenshots.len() + 1));
+        if std::fs::create_dir_all(dir).is_ok() && std::fs::write(&path, png).is_ok() {
+            c.screenshots.push(path);
+        }
+    }
+}
+
+fn done(c: &mut Conversation, step: &str) {
+    c.steps.push(step.to_owned());
+}
+
+async fn play(
+    a: &Page<'_>,
+    b: &Page<'_>,
+    base: &str,
+    options: &Options,
+    c: &mut Conversation,
+) -> Result<(), String> {
+    let pin_a = format!("a-{}", letters(8)?);
+    let pin_b = format!("b-{}", letters(8)?);
+    let texts = [
+        format!("the kettle is {}", letters(10)?),
+        format!("see you at {}", letters(10)?),
+        format!("draft {}", letters(10)?),
+        format!("draft edited {}", letters(10)?),
+        format!("last word {}", letters(10)?),
+    ];
+    c.secrets.pins = vec![pin_a.clone(), pin_b.clone()];
+    c.secrets.plaintexts = texts.to_vec();
+
+    // Alice makes a new channel (STD1-CLI-12, STD1-CLI-13, STD1-CLI-14).
+    a.client.goto(base).await.map_err(|e| e.to_string())?;
+    a.wait_screen(&["entry"]).await?;
+    look(a, "entry", options, c).await;
+    a.click("entry-new").await?;
+    a.wait_screen(&["new"]).await?;
+    a.click("new-generate").await?;
+    a.wait_until(
+        "a generated number",
+        "document.getElementById('new-number').value.length > 6",
+    )
+    .await?;
+    look(a, "new-channel", options, c).await;
+    let number = a.prop("new-number", "value").await?;
+    c.secrets.number = number.as_str().unwrap_or_default().to_owned();
+    a.fill("new-pin", &pin_a).await?;
+    a.fill("new-pin-confirm", &pin_a).await?;
+    let submitted = Instant::now();
+    a.click("new-create").await?;
+    a.wait_until(
+        "the pairing code",
+        "(document.getElementById('new-pairing-code') || {}).textContent?.trim().length >= 8",
+    )
+    .await?;
+    c.timings.push(("create".into(), submitted.elapsed()));
+    c.secrets.pairing_code = a.text("new-pairing-code").await?;
+    look(a, "pairing-code", options, c).await;
+    a.click("new-continue").await?;
+    a.wait_screen(&["chat"]).await?;
+    look(a, "chat-awaiting", options, c).await;
+    done(c, "Alice created a channel and was shown its pairing code");
+
+    // Bob joins with the number, his PIN and the code (STD1-CLI-15).
+    b.client.goto(base).await.map_err(|e| e.to_string())?;
+    b.wait_screen(&["entry"]).await?;
+    b.fill("entry-number", &c.secrets.number).await?;
+    b.fill("entry-pin", &pin_b).await?;
+    let submitted = Instant::now();
+    b.click("entry-submit").await?;
+    if b.wait_screen(&["pair", "chat"]).await? == "pair" {
+        look(b, "pair", options, c).await;
+        b.fill("pair-code", &c.secrets.pairing_code).await?;
+        b.click("pair-submit").await?;
+        b.wait_screen(&["chat"]).await?;
+    }
+    c.timings.push(("pair".into(), submitted.elapsed()));
+    done(c, "Bob joined with the pairing code");
+
+    // Alice sends; Bob reads; Alice sees it read (STD1-MSG-2, STD1-CLI-19).
+    send(a, &texts[0]).await?;
+    expect_message(a, &texts[0], "sent").await?;
+    expect_message(b, &texts[0], "received").await?;
+    look(b, "chat-received", options, c).await;
+    a.wait_until(
+        "the read receipt",
+        "document.getElementById('chat-message')?.dataset.read === 'true'",
+    )
+    .await?;
+    done(c, "Bob received Alice's message and it was marked read");
+
+    // Turn-taking: Alice may not send again (STD1-CLI-18).
+    if a.prop("chat-send", "disabled").await? != serde_json::Value::Bool(true)
+        || !a.visible("chat-turn").await?
+    {
+        return Err("Alice could send twice in a row, or no reason was shown".into());
+    }
+    look(a, "chat-wait-turn", options, c).await;
+    done(
+        c,
+        "Alice's send was disabled with a reason while her message was current",
+    );
+
+    send(b, &texts[1]).await?;
+    expect_message(a, &texts[1], "received").await?;
+    done(c, "Bob replied");
+
+    // Bob locks (STD1-CLI-9); Alice writes, edits and deletes meanwhile.
+    b.click("chat-lock").await?;
+    b.wait_screen(&["locked"]).await?;
+    look(b, "locked", options, c).await;
+    let locked_text = b.visible_text().await?;
+    for secret in [&c.secrets.number, &texts[0], &texts[1]] {
+        if locked_text.contains(secret.as_str()) {
+            return Err("the lock screen shows the number or a message".into());
+        }
+    }
+    send(a, &texts[2]).await?;
+    expect_message(a, &texts[2], "sent").await?;
+    a.click("chat-edit").await?;
+    a.fill("chat-input", &texts[3]).await?;
+    a.click("chat-send").await?;
+    a.wait_until(
+        "the edited message",
+        &format!(
+            "(() => {{ const m = document.getElementById('chat-message'); return m && m.dataset.edited === 'true' && m.textContent.includes({}); }})()",
+            js_string(&texts[3])
+        ),
+    )
+    .await?;
+    done(c, "Alice edited her unread message while Bob was locked");
+    a.click("chat-delete").await?;
+    a.wait_until(
+        "the message gone",
+        "(() => { const m = document.getElementById('chat-message'); return !m || m.hidden || m.offsetParent === null; })()",
+    )
+    .await?;
+    done(c, "Alice deleted it");
+    send(a, &texts[4]).await?;
+    expect_message(a, &texts[4], "sent").await?;
+
+    // Bob: a wrong PIN, then his own (STD1-CLI-11).
+    b.fill("lock-pin", &format!("x-{}", letters(8)?)).await?;
+    b.click("lock-submit").await?;
+    b.wait_until(
+        "the wrong PIN refused",
+        "(document.getElementById('lock-error') || {}).textContent?.trim().length > 0",
+    )
+    .await?;
+    look(b, "locked-wrong-pin", options, c).await;
+    b.fill("lock-pin", &pin_b).await?;
+    let submitted = Instant::now();
+    b.click("lock-submit").await?;
+    b.wait_screen(&["chat"]).await?;
+    c.timings.push(("unlock".into(), submitted.elapsed()));
+    expect_message(b, &texts[4], "received").await?;
+    done(
+        c,
+        "Bob was refused a wrong PIN, unlocked with his own and found Alice's last message",
+    );
+
+    // The panic route leaves only the entry screen at `/` (STD1-SRV-13,
+    // STD1-CLI-5, STD1-CLI-6); Alice comes back with her number and PIN.
+    a.client
+        .goto(&format!("{base}x"))
+        .await
+        .map_err(|e| e.to_string())?;
+    a.wait_screen(&["entry"]).await?;
+    let url = a.client.current_url().await.map_err(|e| e.to_string())?;
+    if url.path() != "/" || url.query().is_some() {
+        return Err(format!("after the panic route the address is {url}"));
+    }
+    done(c, "the panic route left the entry screen at /");
+    a.fill("entry-number", &c.secrets.number).await?;
+    a.fill("entry-pin", &pin_a).await?;
+    let submitted = Instant::now();
+    a.click("entry-submit").await?;
+    a.wait_screen(&["chat"]).await?;
+    c.timings.push(("login".into(), submitted.elapsed()));
+    expect_message(a, &texts[4], "sent").await?;
+    done(c, "Alice logged in again and found her message");
+
+    // Bob ends the room; both see it end, with nothing left (STD1-LIFE-2,
+    // STD1-LIFE-9).
+    b.click("chat-expire").await?;
+    b.click("chat-expire-confirm").await?;
+    for page in [a, b] {
+        page.wait_screen(&["expired"]).await?;
+        let body = page.text_of_body().await?;
+        if texts.iter().any(|t| body.contains(t.as_str())) {
+            return Err(format!(
+                "{}: a message is still in the page after expiry",
+                page.name
+            ));
+        }
+    }
+    look(a, "expired", options, c).await;
+    done(
+        c,
+        "Bob ended the room; both pages show it ended, with no message left",
+    );
+    Ok(())
+}
+
+async fn send(page: &Page<'_>, text: &str) -> Result<(), String> {
+    page.fill("chat-input", text).await?;
+    page.click("chat-send").await
+}
+
+/// Waits until the page's current message is `text` on `side`.
+async fn expect_message(page: &Page<'_>, text: &str, side: &str) -> Result<(), String> {
+    page.wait_until(
+        &format!("the {side} message {text:?}"),
+        &format!(
+            "(() => {{ const m = document.getElementById('chat-message'); return m && !m.hidden && m.dataset.side === {} && m.textContent.includes({}); }})()",
+            js_string(side),
+            js_string(text)
+        ),
+    )
+    .await
+}
+
+impl Page<'_> {
+    /// The text the page shows.
+    async fn visible_text(&self) -> Result<String, String> {
+        let v = self
+            .client
+            .execute("return document.body.innerText;", vec![])
+            .await
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// All text of the page, hidden elements included.
+    async fn text_of_body(&self) -> Result<String, String> {
+        let v = self
+            .client
+            .execute(
+                "return document.body.textContent + ' ' + document.body.innerHTML;",
+                vec![],
+            )
+            .await
+            .map_err(|e| format!("{}: {e}", self.name))?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+}

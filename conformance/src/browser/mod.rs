@@ -1,0 +1,301 @@
+//! The `browser` suite: the target's web client in headless Chromium,
+//! driven through WebDriver (fantoccini and chromedriver, started for the
+//! run), every byte between browser and server recorded by a proxy.
+//!
+//! Checks:
+//! * `browser/vectors-*`: the spec's vectors and fresh random cases
+//!   recomputed by the client's module in the browser's Web Crypto and
+//!   compared with the Rust spec crate;
+//! * `browser/conversation`: two browsers hold a whole conversation;
+//! * `browser/axe-<screen>`: axe-core finds no WCAG 2.2 A/AA violation on
+//!   each screen the conversation passes (STD1-CLI-24);
+//! * `browser/blindness`: nothing the users typed, no plaintext and no key
+//!   reached the server, by the proxy's decoding of every request and
+//!   WebSocket frame (STD1-CLI-1).
+
+pub mod axe;
+pub mod blindness;
+pub mod conversation;
+pub mod driver;
+pub mod page;
+pub mod proxy;
+pub mod vectors;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use stelgano_spec::derive::{Phone, enc_key};
+use stelgano_spec::ids::RoomId;
+
+use crate::report::{CheckResult, Verdict};
+use conversation::{Conversation, Options};
+use driver::{Browsers, Driver};
+use page::Page;
+use proxy::RecordingProxy;
+
+/// What the suite measured, for the run's summary line.
+#[derive(Debug, Default)]
+pub struct BrowserSummary {
+    /// Submit to the next screen, by step (`create`, `pair`, `unlock`,
+    /// `login`), PBKDF2 included.
+    pub timings: Vec<(String, Duration)>,
+    /// Bytes the browsers sent, and WebSocket frames among them, that the
+    /// blindness check read.
+    pub bytes_inspected: usize,
+    pub frames_inspected: usize,
+    pub screenshots: Vec<PathBuf>,
+}
+
+/// Why the suite cannot run here at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Unavailable {
+    #[error(transparent)]
+    Driver(#[from] driver::DriverError),
+    #[error("{0}")]
+    Axe(String),
+}
+
+/// Whether the browsers and axe-core are here; the CLI turns a missing
+/// one into a skipped suite, or a failure where the suite is mandatory.
+pub fn available() -> Result<(Browsers, String), Unavailable> {
+    let browsers = Browsers::find()?;
+    let axe_source = axe::load().map_err(Unavailable::Axe)?;
+    Ok((browsers, axe_source))
+}
+
+/// Runs the suite against the server behind `ws_url` (its client is served
+/// at the same host and port).
+pub async fn run(
+    ws_url: &str,
+    browsers: &Browsers,
+    axe_source: String,
+    screenshots: Option<PathBuf>,
+) -> (Vec<CheckResult>, BrowserSummary) {
+    let started = Instant::now();
+    let mut summary = BrowserSummary::default();
+    let fail_all = |why: String| {
+        vec![CheckResult::new(
+            "browser",
+            "conversation",
+            ids(&["STD1-CLI-1"]),
+            Verdict::Fail(why),
+            started.elapsed(),
+        )]
+    };
+    let upstream = match upstream_of(ws_url) {
+        Ok(addr) => addr,
+        Err(e) => return (fail_all(e), summary),
+    };
+    let proxy = match RecordingProxy::start(upstream).await {
+        Ok(p) => p,
+        Err(e) => {
+            return (
+                fail_all(format!("starting the recording proxy: {e}")),
+                summary,
+            );
+        }
+    };
+    let driver = match Driver::start(browsers).await {
+        Ok(d) => d,
+        Err(e) => return (fail_all(e.to_string()), summary),
+    };
+    let (alice, bob) = match tokio::try_join!(driver.session("alice"), driver.session("bob")) {
+        Ok(pair) => pair,
+        Err(e) => return (fail_all(e.to_string()), summary),
+    };
+    let base = format!("http://{}/", proxy.addr);
+
+    let mut results = Vec::new();
+    // The vectors first, on the entry page.
+    match alice.goto(&base).await {
+        Ok(()) => results.extend(vectors::run(&alice).await),
+        Err(e) => results.extend(fail_all(format!("loading the client: {e}"))),
+    }
+
+    let options = Options {
+        screenshots,
+        axe_source: Some(axe_source),
+    };
+    let conversation = conversation::run(
+        Page {
+            name: "Alice",
+            client: &alice,
+        },
+        Page {
+            name: "Bob",
+            client: &bob,
+        },
+        &base,
+        &options,
+    )
+    .await;
+    let _ = alice.close().await;
+    let _ = bob.close().await;
+    results.push(conversation_check(&conversation, started.elapsed()));
+    for (screen, found) in &conversation.axe {
+        let verdict = match found {
+            Ok(v) if v.is_empty() => Verdict::Pass,
+            Ok(v) => Verdict::Fail(format!("{} violations: {}", v.len(), v.join("; "))),
+            Err(e) => Verdict::Fail(format!("axe-core did not run: {e}")),
+        };
+        results.push(CheckResult::new(
+            "browser",
+            &format!("axe-{screen}"),
+            ids(&["STD1-CLI-24"]),
+            verdict,
+            Duration::ZERO,
+        ));
+    }
+    results.push(blindness_check(&proxy, &conversation, &mut summary));
+    summary.timings = conversation.timings.clone();
+    summary.screenshots = conversation.screenshots.clone();
+    (results, summary)
+}
+
+fn ids(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// `ws://host:port/path` to the server's socket address.
+fn upstream_of(ws_url: &str) -> Result<SocketAddr, String> {
+    let rest = ws_url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("the browser suite needs a ws:// target, not {ws_url}"))?;
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority
+        .to_socket_addrs()
+        .map_err(|e| format!("{authority}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{authority} has no address"))
+}
+
+fn conversation_check(c: &Conversation, took: Duration) -> CheckResult {
+    let verdict = match &c.failure {
+        None => Verdict::Pass,
+        Some(why) => Verdict::Fail(format!(
+            "after {} steps ({}): {why}",
+            c.steps.len(),
+            c.steps.last().map_or("none", String::as_str)
+        )),
+    };
+    let mut check = CheckResult::new(
+        "browser",
+        "conversation",
+        ids(&[
+            "STD1-CLI-5",
+            "STD1-CLI-6",
+            "STD1-CLI-9",
+            "STD1-CLI-11",
+            "STD1-CLI-12",
+            "STD1-CLI-14",
+            "STD1-CLI-18",
+            "STD1-CLI-19",
+            "STD1-LIFE-9",
+        ]),
+        verdict,
+        took,
+    );
+    check.detail = Some(format!(
+        "{}; submit to screen: {}",
+        c.steps.join("; "),
+        c.timings
+            .iter()
+            .map(|(step, t)| format!("{step} {:.2} s", t.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    check
+}
+
+/// STD1-CLI-1: the server never receives the number, a PIN, the pairing
+/// code, a plaintext or the key.
+fn blindness_check(
+    proxy: &RecordingProxy,
+    c: &Conversation,
+    summary: &mut BrowserSummary,
+) -> CheckResult {
+    let verdict = match blindness_verdict(proxy, c, summary) {
+        Ok(()) => Verdict::Pass,
+        Err(e) => Verdict::Fail(e),
+    };
+    let mut check = CheckResult::new(
+        "browser",
+        "blindness",
+        ids(&["STD1-CLI-1", "STD1-SRV-2"]),
+        verdict,
+        Duration::ZERO,
+    );
+    check.detail = Some(format!(
+        "{} bytes from the browsers read, {} WebSocket frames unmasked",
+        summary.bytes_inspected, summary.frames_inspected
+    ));
+    check
+}
+
+fn blindness_verdict(
+    proxy: &RecordingProxy,
+    c: &Conversation,
+    summary: &mut BrowserSummary,
+) -> Result<(), String> {
+    let decoded = blindness::decode(&proxy.recorded()).map_err(|e| e.to_string())?;
+    summary.bytes_inspected = decoded.bytes;
+    summary.frames_inspected = decoded.frames;
+    let s = &c.secrets;
+    if s.number.is_empty() {
+        return Err("the conversation did not get as far as a number".into());
+    }
+    let digits: String = s.number.chars().filter(char::is_ascii_digit).collect();
+    let phone = Phone::parse(&digits).map_err(|e| format!("the number {digits}: {e}"))?;
+    // Positive control: the room hash the client sent is in the decoding,
+    // so absence below means something.
+    let room_hash = stelgano_spec::derive::room_hash(&phone).to_hex();
+    if !decoded.sent.contains(&room_hash) {
+        return Err("the decoded traffic lacks the room hash the client must have sent; the recording cannot be trusted".into());
+    }
+    // The key of every room the server named.
+    let mut keys = Vec::new();
+    for frame in &decoded.received {
+        for id in room_ids(frame) {
+            let key = enc_key(&phone, &id);
+            keys.push(stelgano_spec::b64::encode(key.as_bytes()));
+            keys.push(key.as_bytes().iter().map(|b| format!("{b:02x}")).collect());
+        }
+    }
+    if keys.is_empty() {
+        return Err("no room_id in the server's frames: the key cannot be looked for".into());
+    }
+    // Separators a client might put in a number, removed before looking.
+    let squeezed: String = decoded
+        .sent
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.' | '\u{a0}'))
+        .collect();
+    let code = s.pairing_code.replace('-', "");
+    let mut needles: Vec<(&str, String)> = vec![
+        ("the steg number", digits.clone()),
+        ("the pairing code", code),
+    ];
+    needles.extend(s.pins.iter().map(|p| ("a PIN", p.clone())));
+    needles.extend(s.plaintexts.iter().map(|p| ("a plaintext", p.clone())));
+    needles.extend(keys.into_iter().map(|k| ("the message key", k)));
+    for (what, needle) in needles {
+        if squeezed.contains(&needle) || decoded.sent.contains(&needle) {
+            return Err(format!("the server was sent {what}"));
+        }
+    }
+    Ok(())
+}
+
+/// The `room_id` values in a server frame.
+fn room_ids(frame: &str) -> Vec<RoomId> {
+    let mut out = Vec::new();
+    let mut rest = frame;
+    while let Some(at) = rest.find("\"room_id\":\"") {
+        rest = &rest[at + 11..];
+        if let Some(id) = rest.get(..36).and_then(|s| s.parse().ok()) {
+            out.push(id);
+        }
+    }
+    out
+}

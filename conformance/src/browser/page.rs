@@ -1,0 +1,162 @@
+//! Driving the client's page by the element ids of its contract
+//! (`web/README.md`): filling fields, clicking, and waiting for a screen or
+//! a condition. Waits poll the page until a deadline; they never sleep a
+//! fixed time in place of a condition.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+
+/// How long a screen may take to appear; PBKDF2 at 600,000 iterations
+/// runs before the chat screen.
+pub const SCREEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// One party's browser.
+pub struct Page<'a> {
+    pub name: &'static str,
+    pub client: &'a Client,
+}
+
+impl Page<'_> {
+    fn err(&self, what: impl std::fmt::Display) -> String {
+        format!("{}: {what}", self.name)
+    }
+
+    /// The screen the client shows (`body[data-screen]`).
+    pub async fn screen(&self) -> Result<String, String> {
+        let v = self
+            .client
+            .execute("return document.body.dataset.screen || '';", vec![])
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Waits until the page shows one of `screens`; returns which.
+    pub async fn wait_screen(&self, screens: &[&str]) -> Result<String, String> {
+        let deadline = tokio::time::Instant::now() + SCREEN_TIMEOUT;
+        loop {
+            let now = self.screen().await?;
+            if screens.contains(&now.as_str()) {
+                return Ok(now);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(self.err(format!(
+                    "waited {SCREEN_TIMEOUT:?} for the {} screen, still on {now:?}{}",
+                    screens.join(" or "),
+                    self.visible_error().await
+                )));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits until `condition` (a JavaScript expression) is true.
+    pub async fn wait_until(&self, what: &str, condition: &str) -> Result<(), String> {
+        let script = format!("return Boolean({condition});");
+        let deadline = tokio::time::Instant::now() + SCREEN_TIMEOUT;
+        loop {
+            let v = self
+                .client
+                .execute(&script, vec![])
+                .await
+                .map_err(|e| self.err(e))?;
+            if v == Value::Bool(true) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(self.err(format!(
+                    "waited {SCREEN_TIMEOUT:?} for {what}{}",
+                    self.visible_error().await
+                )));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The text of whichever error element the screen shows, for reports.
+    async fn visible_error(&self) -> String {
+        let script = "return ['entry-error','new-error','pair-error','lock-error']\
+            .map((id) => document.getElementById(id))\
+            .filter((e) => e && e.offsetParent !== null && e.textContent.trim())\
+            .map((e) => e.id + ': ' + e.textContent.trim()).join('; ');";
+        match self.client.execute(script, vec![]).await {
+            Ok(Value::String(s)) if !s.is_empty() => format!(" (shown: {s})"),
+            _ => String::new(),
+        }
+    }
+
+    pub async fn fill(&self, id: &str, text: &str) -> Result<(), String> {
+        let field = self
+            .client
+            .find(Locator::Id(id))
+            .await
+            .map_err(|e| self.err(format!("#{id}: {e}")))?;
+        field
+            .clear()
+            .await
+            .map_err(|e| self.err(format!("#{id}: {e}")))?;
+        field
+            .send_keys(text)
+            .await
+            .map_err(|e| self.err(format!("#{id}: {e}")))
+    }
+
+    pub async fn click(&self, id: &str) -> Result<(), String> {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .map_err(|e| self.err(format!("#{id}: {e}")))?
+            .click()
+            .await
+            .map_err(|e| self.err(format!("clicking #{id}: {e}")))
+    }
+
+    /// A property of an element (`value`, `disabled`, `textContent`, …).
+    pub async fn prop(&self, id: &str, name: &str) -> Result<Value, String> {
+        self.client
+            .execute(
+                "const e = document.getElementById(arguments[0]); return e ? e[arguments[1]] : null;",
+                vec![Value::from(id), Value::from(name)],
+            )
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    pub async fn text(&self, id: &str) -> Result<String, String> {
+        Ok(self
+            .prop(id, "textContent")
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_owned())
+    }
+
+    /// Whether the element exists and is rendered.
+    pub async fn visible(&self, id: &str) -> Result<bool, String> {
+        let v = self
+            .client
+            .execute(
+                "const e = document.getElementById(arguments[0]); return Boolean(e && !e.hidden && e.offsetParent !== null);",
+                vec![Value::from(id)],
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(v == Value::Bool(true))
+    }
+
+    /// A PNG of the page.
+    pub async fn screenshot(&self) -> Result<Vec<u8>, String> {
+        self.client.screenshot().await.map_err(|e| self.err(e))
+    }
+}
+
+/// A JavaScript string literal of `text`.
+pub fn js_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "''".into())
+}

@@ -1,0 +1,172 @@
+//! A recording TCP proxy between the browser and the target: it forwards
+//! every byte both ways and keeps them, so that afterwards the harness can
+//! read everything the browser sent (HTTP requests and, after an upgrade,
+//! WebSocket frames, unmasked) and prove the server never received a
+//! secret (STD1-CLI-1).
+//!
+//! One rewrite: the `Origin` of each connection's first request is set to
+//! the target's own, so that a target that refuses foreign origins
+//! (STD1-WIRE-6) accepts the browser, which sees the proxy's address. The
+//! recorded bytes are the browser's, before the rewrite.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+/// The bytes of one proxied connection.
+#[derive(Debug, Default, Clone)]
+pub struct Recorded {
+    /// From the browser to the server.
+    pub up: Vec<u8>,
+    /// From the server to the browser.
+    pub down: Vec<u8>,
+}
+
+type Log = Arc<Mutex<Vec<Arc<Mutex<Recorded>>>>>;
+
+/// A running proxy; it stops when dropped.
+pub struct RecordingProxy {
+    pub addr: SocketAddr,
+    log: Log,
+    accept: JoinHandle<()>,
+}
+
+impl RecordingProxy {
+    /// Listens on a free loopback port and forwards to `upstream`, whose
+    /// origin (`http://host:port`) replaces the browser's.
+    pub async fn start(upstream: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let log: Log = Arc::default();
+        let origin = format!("http://{upstream}");
+        let accept = tokio::spawn({
+            let log = Arc::clone(&log);
+            async move {
+                while let Ok((browser, _)) = listener.accept().await {
+                    let record = Arc::new(Mutex::new(Recorded::default()));
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(Arc::clone(&record));
+                    let origin = origin.clone();
+                    tokio::spawn(async move {
+                        let _ = forward(browser, upstream, &origin, record).await;
+                    });
+                }
+            }
+        });
+        Ok(Self { addr, log, accept })
+    }
+
+    /// Every connection's bytes so far.
+    pub fn recorded(&self) -> Vec<Recorded> {
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|r| r.lock().unwrap_or_else(PoisonError::into_inner).clone())
+            .collect()
+    }
+}
+
+impl Drop for RecordingProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+/// Forwards one connection both ways, recording each direction.
+async fn forward(
+    browser: TcpStream,
+    upstream: SocketAddr,
+    origin: &str,
+    record: Arc<Mutex<Recorded>>,
+) -> std::io::Result<()> {
+    let server = TcpStream::connect(upstream).await?;
+    let (mut from_browser, mut to_browser) = browser.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+
+    // The first request's head, with its Origin replaced.
+    let mut head = Vec::new();
+    let mut buf = vec![0_u8; 16 * 1024];
+    while find(&head, b"\r\n\r\n").is_none() {
+        let n = from_browser.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    lock(&record).up.extend_from_slice(&head);
+    to_server.write_all(&replace_origin(&head, origin)).await?;
+
+    let up = {
+        let record = Arc::clone(&record);
+        async move {
+            let mut buf = vec![0_u8; 16 * 1024];
+            loop {
+                let n = from_browser.read(&mut buf).await?;
+                if n == 0 {
+                    return to_server.shutdown().await;
+                }
+                lock(&record).up.extend_from_slice(&buf[..n]);
+                to_server.write_all(&buf[..n]).await?;
+            }
+        }
+    };
+    let down = async move {
+        let mut buf = vec![0_u8; 16 * 1024];
+        loop {
+            let n = from_server.read(&mut buf).await?;
+            if n == 0 {
+                return to_browser.shutdown().await;
+            }
+            lock(&record).down.extend_from_slice(&buf[..n]);
+            to_browser.write_all(&buf[..n]).await?;
+        }
+    };
+    let (a, b): (std::io::Result<()>, std::io::Result<()>) = tokio::join!(up, down);
+    a.and(b)
+}
+
+fn lock(record: &Mutex<Recorded>) -> std::sync::MutexGuard<'_, Recorded> {
+    record.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The position of `needle` in `haystack`.
+pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The request head with its `Origin` header (if any) set to `origin`.
+fn replace_origin(head: &[u8], origin: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(head);
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive("\r\n") {
+        if line
+            .get(..7)
+            .is_some_and(|name| name.eq_ignore_ascii_case("origin:"))
+        {
+            out.push_str(&format!("Origin: {origin}\r\n"));
+        } else {
+            out.push_str(line);
+        }
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_origin_line_changes() {
+        let head = b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:9\r\norigin: http://127.0.0.1:9\r\n\r\n";
+        let out = replace_origin(head, "http://127.0.0.1:8");
+        assert_eq!(
+            out,
+            b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:9\r\nOrigin: http://127.0.0.1:8\r\n\r\n"
+        );
+    }
+}
