@@ -25,14 +25,17 @@ fn main() {
 }
 
 /// Every regular file under `dir`, with its URL path from `root`. Names
-/// starting with a dot are skipped.
+/// starting with a dot are skipped, and so is the client's documentation
+/// (Markdown files and the `screens/` folder of screenshots the README
+/// shows), which is for readers of the repository, not for browsers.
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.ends_with(".md") || (path.is_dir() && name == "screens") {
             continue;
         }
         // Directories are walked again on change through rerun-if-changed.
