@@ -215,7 +215,7 @@ fn blindness_check(
     c: &Conversation,
     summary: &mut BrowserSummary,
 ) -> CheckResult {
-    let verdict = match blindness_verdict(proxy, c, summary) {
+    let verdict = match blindness_verdict(&proxy.recorded(), &c.secrets, summary) {
         Ok(()) => Verdict::Pass,
         Err(e) => Verdict::Fail(e),
     };
@@ -234,14 +234,13 @@ fn blindness_check(
 }
 
 fn blindness_verdict(
-    proxy: &RecordingProxy,
-    c: &Conversation,
+    recorded: &[proxy::Recorded],
+    s: &conversation::Secrets,
     summary: &mut BrowserSummary,
 ) -> Result<(), String> {
-    let decoded = blindness::decode(&proxy.recorded()).map_err(|e| e.to_string())?;
+    let decoded = blindness::decode(recorded).map_err(|e| e.to_string())?;
     summary.bytes_inspected = decoded.bytes;
     summary.frames_inspected = decoded.frames;
-    let s = &c.secrets;
     if s.number.is_empty() {
         return Err("the conversation did not get as far as a number".into());
     }
@@ -298,4 +297,86 @@ fn room_ids(frame: &str) -> Vec<RoomId> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conversation::Secrets;
+    use proxy::Recorded;
+
+    const ROOM_ID: &str = "6f1c2a4e-8b3d-4f5a-9c7e-1d2b3a4c5d6e";
+
+    fn masked(text: &str) -> Vec<u8> {
+        let key = [7_u8, 1, 9, 3];
+        let len = u16::try_from(text.len()).expect("short");
+        let mut frame = vec![0x81, 0x80 | 126];
+        frame.extend_from_slice(&len.to_be_bytes());
+        frame.extend_from_slice(&key);
+        frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        frame
+    }
+
+    /// A session whose client sent `frame` after a join with the room hash.
+    fn session(number: &str, frame: &str) -> Vec<Recorded> {
+        let phone = Phone::parse(number).expect("number");
+        let room = stelgano_spec::derive::room_hash(&phone).to_hex();
+        let mut up = b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n".to_vec();
+        up.extend(masked(&format!(
+            "{{\"event\":\"join\",\"data\":{{\"room_hash\":\"{room}\"}}}}"
+        )));
+        up.extend(masked(frame));
+        let mut down = b"HTTP/1.1 101 Switching Protocols\r\n\r\n".to_vec();
+        let joined = format!("{{\"ok\":{{\"room_id\":\"{ROOM_ID}\"}}}}");
+        down.push(0x81);
+        down.push(u8::try_from(joined.len()).expect("short"));
+        down.extend_from_slice(joined.as_bytes());
+        vec![Recorded { up, down }]
+    }
+
+    fn secrets() -> Secrets {
+        Secrets {
+            number: "+1 702 221 5672".into(),
+            pins: vec!["a-pin-qwertzui".into()],
+            pairing_code: "P2K4-9H7M".into(),
+            plaintexts: vec!["meet at noon".into()],
+        }
+    }
+
+    #[test]
+    fn ciphertext_only_traffic_passes() {
+        let recorded = session("17022215672", "{\"ciphertext\":\"AAAA\"}");
+        let mut summary = BrowserSummary::default();
+        assert_eq!(
+            blindness_verdict(&recorded, &secrets(), &mut summary),
+            Ok(())
+        );
+        assert_eq!(summary.frames_inspected, 2);
+    }
+
+    #[test]
+    fn every_kind_of_secret_is_caught() {
+        let phone = Phone::parse("17022215672").expect("number");
+        let id: RoomId = ROOM_ID.parse().expect("room id");
+        let key = stelgano_spec::b64::encode(enc_key(&phone, &id).as_bytes());
+        for (leak, what) in [
+            ("a-pin-qwertzui", "a PIN"),
+            ("meet at noon", "a plaintext"),
+            ("P2K49H7M", "the pairing code"),
+            ("+1 (702) 221-5672", "the steg number"),
+            (key.as_str(), "the message key"),
+        ] {
+            let recorded = session("17022215672", &format!("{{\"x\":\"{leak}\"}}"));
+            let found = blindness_verdict(&recorded, &secrets(), &mut BrowserSummary::default());
+            assert_eq!(found, Err(format!("the server was sent {what}")), "{leak}");
+        }
+    }
+
+    #[test]
+    fn a_recording_without_the_room_hash_is_not_trusted() {
+        let mut recorded = session("17022215672", "{}");
+        recorded[0].up.truncate(40);
+        let found = blindness_verdict(&recorded, &secrets(), &mut BrowserSummary::default());
+        assert!(found.is_err_and(|e| e.contains("cannot be trusted")));
+    }
 }
