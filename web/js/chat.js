@@ -94,7 +94,7 @@ export function render() {
   if (!m) {
     bubble.hidden = true;
     text.textContent = '';
-    text.removeAttribute('data-side');
+    for (const name of ['side', 'read', 'edited']) delete text.dataset[name];
     $('chat-empty').hidden = false;
     if (watcher) watcher.disarm();
   } else {
