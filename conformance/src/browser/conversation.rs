@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::axe;
 use super::page::{Page, js_string};
+use super::{axe, hygiene};
 
 /// What the run typed, so that the blindness check can look for it.
 #[derive(Debug, Default, Clone)]
@@ -34,6 +34,8 @@ pub struct Conversation {
     pub timings: Vec<(String, Duration)>,
     /// Screenshots written.
     pub screenshots: Vec<PathBuf>,
+    /// What the hygiene checks found, each with where.
+    pub hygiene: Vec<String>,
 }
 
 /// Where screenshots go, and axe-core's source.
@@ -79,6 +81,13 @@ fn done(c: &mut Conversation, step: &str) {
     c.steps.push(step.to_owned());
 }
 
+/// Looks at what the page keeps (STD1-CLI-4, STD1-CLI-5, STD1-CLI-8).
+async fn inspect(page: &Page<'_>, when: &str, c: &mut Conversation) {
+    for problem in hygiene::page_state(page.client).await {
+        c.hygiene.push(format!("{} {when}: {problem}", page.name));
+    }
+}
+
 async fn play(
     a: &Page<'_>,
     b: &Page<'_>,
@@ -102,6 +111,9 @@ async fn play(
     a.client.goto(base).await.map_err(|e| e.to_string())?;
     a.wait_screen(&["entry"]).await?;
     look(a, "entry", options, c).await;
+    for problem in hygiene::field_attributes(a.client).await {
+        c.hygiene.push(format!("fields: {problem}"));
+    }
     a.click("entry-new").await?;
     a.wait_screen(&["new"]).await?;
     a.click("new-generate").await?;
@@ -157,6 +169,8 @@ async fn play(
     )
     .await?;
     done(c, "Bob received Alice's message and it was marked read");
+    inspect(a, "in the chat", c).await;
+    inspect(b, "in the chat", c).await;
 
     // Turn-taking: Alice may not send again (STD1-CLI-18).
     if a.prop("chat-send", "disabled").await? != serde_json::Value::Bool(true)
@@ -177,6 +191,7 @@ async fn play(
     // Bob locks (STD1-CLI-9); Alice writes, edits and deletes meanwhile.
     b.click("chat-lock").await?;
     b.wait_screen(&["locked"]).await?;
+    inspect(b, "when locked", c).await;
     look(b, "locked", options, c).await;
     let locked_text = b.visible_text().await?;
     for secret in [&c.secrets.number, &texts[0], &texts[1]] {
@@ -264,9 +279,30 @@ async fn play(
         }
     }
     look(a, "expired", options, c).await;
+    inspect(a, "after the end", c).await;
+    inspect(b, "after the end", c).await;
     done(
         c,
         "Bob ended the room; both pages show it ended, with no message left",
+    );
+
+    // By keyboard alone (STD1-CLI-24): Tab to the number, type, Tab to the
+    // PIN, type, Enter. The room is gone, so the answer is a message and
+    // no new room (STD1-CLI-12).
+    b.click("expired-home").await?;
+    b.wait_screen(&["entry"]).await?;
+    keyboard_login(b, &c.secrets.number, &pin_b).await?;
+    b.wait_until(
+        "the not-found message",
+        "(document.getElementById('entry-error') || {}).textContent?.trim().length > 0",
+    )
+    .await?;
+    if b.screen().await? != "entry" {
+        return Err("a join of an ended room left the entry screen".into());
+    }
+    done(
+        c,
+        "by keyboard alone, Bob's login to the ended room was answered with a message, and no room was made",
     );
     Ok(())
 }
@@ -312,4 +348,38 @@ impl Page<'_> {
             .map_err(|e| format!("{}: {e}", self.name))?;
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
+}
+
+/// Fills and submits the entry form with the keyboard only: Tab from the
+/// top of the page until the number field has focus, then type, Tab, type,
+/// Enter.
+async fn keyboard_login(page: &Page<'_>, number: &str, pin: &str) -> Result<(), String> {
+    const TAB: &str = "\u{e004}";
+    const ENTER: &str = "\u{e007}";
+    let body = page
+        .client
+        .find(fantoccini::Locator::Css("body"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tabs = 0;
+    while page.focused().await? != "entry-number" {
+        if tabs == 15 {
+            return Err(format!(
+                "{}: fifteen Tabs never reached the number field",
+                page.name
+            ));
+        }
+        body.send_keys(TAB).await.map_err(|e| e.to_string())?;
+        tabs += 1;
+    }
+    page.type_focused(number).await?;
+    page.type_focused(TAB).await?;
+    if page.focused().await? != "entry-pin" {
+        return Err(format!(
+            "{}: Tab from the number did not reach the PIN",
+            page.name
+        ));
+    }
+    page.type_focused(pin).await?;
+    page.type_focused(ENTER).await
 }

@@ -9,6 +9,9 @@
 //! * `browser/conversation`: two browsers hold a whole conversation;
 //! * `browser/axe-<screen>`: axe-core finds no WCAG 2.2 A/AA violation on
 //!   each screen the conversation passes (STD1-CLI-24);
+//! * `browser/hygiene`: no storage, cookies, service worker or manifest,
+//!   the address always `/`, a neutral title, and secret fields that
+//!   password managers, keyboards and translators leave alone;
 //! * `browser/blindness`: nothing the users typed, no plaintext and no key
 //!   reached the server, by the proxy's decoding of every request and
 //!   WebSocket frame (STD1-CLI-1).
@@ -17,6 +20,7 @@ pub mod axe;
 pub mod blindness;
 pub mod conversation;
 pub mod driver;
+pub mod hygiene;
 pub mod page;
 pub mod proxy;
 pub mod vectors;
@@ -148,6 +152,18 @@ pub async fn run(
         ));
     }
     results.push(blindness_check(&proxy, &conversation, &mut summary));
+    let hygiene = match conversation.hygiene.as_slice() {
+        [] if conversation.failure.is_none() => Verdict::Pass,
+        [] => Verdict::Fail("the conversation ended before every look".into()),
+        found => Verdict::Fail(found.join("; ")),
+    };
+    results.push(CheckResult::new(
+        "browser",
+        "hygiene",
+        ids(&hygiene::REQUIREMENTS),
+        hygiene,
+        Duration::ZERO,
+    ));
     summary.timings = conversation.timings.clone();
     summary.screenshots = conversation.screenshots.clone();
     (results, summary)

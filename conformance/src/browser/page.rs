@@ -150,6 +150,30 @@ impl Page<'_> {
         Ok(v == Value::Bool(true))
     }
 
+    /// The id of the element that has the keyboard focus.
+    pub async fn focused(&self) -> Result<String, String> {
+        let v = self
+            .client
+            .execute(
+                "return document.activeElement ? document.activeElement.id : '';",
+                vec![],
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Types into whatever has the focus, as a keyboard would.
+    pub async fn type_focused(&self, text: &str) -> Result<(), String> {
+        self.client
+            .find(Locator::Css(":focus"))
+            .await
+            .map_err(|e| self.err(format!("the focused element: {e}")))?
+            .send_keys(text)
+            .await
+            .map_err(|e| self.err(e))
+    }
+
     /// A PNG of the page.
     pub async fn screenshot(&self) -> Result<Vec<u8>, String> {
         self.client.screenshot().await.map_err(|e| self.err(e))

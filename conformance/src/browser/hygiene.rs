@@ -1,0 +1,81 @@
+//! Forensic hygiene, looked at from inside the page: what someone with the
+//! unlocked phone could find in the browser afterwards.
+
+use fantoccini::Client;
+use serde_json::Value;
+
+/// The requirements [`page_state`] and [`field_attributes`] check.
+pub const REQUIREMENTS: [&str; 4] = ["STD1-CLI-4", "STD1-CLI-5", "STD1-CLI-7", "STD1-CLI-8"];
+
+/// Storage, cookies, service workers, the address and the title
+/// (STD1-CLI-4, STD1-CLI-5, STD1-CLI-8). Each problem in one line.
+const PAGE_STATE: &str = r#"
+const done = arguments[arguments.length - 1];
+(async () => {
+  const problems = [];
+  if (sessionStorage.length) problems.push('sessionStorage holds ' + sessionStorage.length + ' items');
+  if (localStorage.length) problems.push('localStorage holds ' + localStorage.length + ' items');
+  if (document.cookie) problems.push('the page has cookies');
+  if (location.pathname !== '/' || location.search || location.hash) problems.push('the address is ' + location.href);
+  if (document.title !== 'sTELgano') problems.push('the title is ' + JSON.stringify(document.title));
+  if (navigator.serviceWorker) {
+    const registrations = await navigator.serviceWorker.getRegistrations();
+    if (registrations.length) problems.push('a service worker is registered');
+  }
+  if (document.querySelector('link[rel=manifest]')) problems.push('the page links a manifest');
+  if (typeof indexedDB.databases === 'function') {
+    const dbs = await indexedDB.databases();
+    if (dbs.length) problems.push('IndexedDB holds ' + dbs.length + ' databases');
+  }
+  done(problems);
+})().catch((e) => done(['the check failed: ' + e]));
+"#;
+
+/// The state problems of the page now.
+pub async fn page_state(client: &Client) -> Vec<String> {
+    match client.execute_async(PAGE_STATE, vec![]).await {
+        Ok(Value::Array(problems)) => problems
+            .iter()
+            .map(|p| p.as_str().unwrap_or("?").to_owned())
+            .collect(),
+        Ok(other) => vec![format!("unexpected answer {other}")],
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// Fields that hold a secret: not password fields, nothing for password
+/// managers or keyboards to learn, not translated (STD1-CLI-7).
+const FIELDS: &str = r#"
+const problems = [];
+const expect = (id, name, want) => {
+  const e = document.getElementById(id);
+  if (!e) { problems.push('#' + id + ' is missing'); return; }
+  const got = e.getAttribute(name);
+  if (got !== want) problems.push('#' + id + ' has ' + name + '=' + JSON.stringify(got) + ', not ' + JSON.stringify(want));
+};
+const fields = { 'entry-number': 'off', 'entry-pin': 'off', 'new-number': 'off', 'new-pin': 'off', 'new-pin-confirm': 'off', 'lock-pin': 'off', 'pair-code': 'characters' };
+for (const [id, capitalize] of Object.entries(fields)) {
+  const e = document.getElementById(id);
+  if (e && e.type === 'password') problems.push('#' + id + ' is a password field');
+  expect(id, 'autocomplete', 'off');
+  expect(id, 'autocorrect', 'off');
+  expect(id, 'autocapitalize', capitalize);
+  expect(id, 'spellcheck', 'false');
+  // `translate` is inherited, so the property says what applies.
+  if (e && e.translate !== false) problems.push('#' + id + ' may be translated');
+}
+expect('entry-number', 'inputmode', 'tel');
+return problems;
+"#;
+
+/// The attribute problems of the client's secret fields.
+pub async fn field_attributes(client: &Client) -> Vec<String> {
+    match client.execute(FIELDS, vec![]).await {
+        Ok(Value::Array(problems)) => problems
+            .iter()
+            .map(|p| p.as_str().unwrap_or("?").to_owned())
+            .collect(),
+        Ok(other) => vec![format!("unexpected answer {other}")],
+        Err(e) => vec![e.to_string()],
+    }
+}
