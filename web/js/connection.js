@@ -29,6 +29,7 @@ export class Connection {
     this.pending = new Map();
     this.nextRef = 1;
     this.closed = false;
+    this.closedByUs = false;
     this.socket = null;
   }
 

@@ -308,6 +308,8 @@ function scheduleReconnect(afterMs) {
 async function reconnect() {
   if (!s) return;
   s.reconnectTimer = null;
+  // Only a session holding its access hash can rejoin; a locked one waits for the PIN.
+  if (s.locked || !s.accessHash) return;
   const gen = generation;
   const result = await join();
   if (gen !== generation || !s) return;
@@ -436,6 +438,8 @@ export async function unlock(pin) {
   const result = await join();
   if (s !== me) return { aborted: true };
   if (!result.ok) {
+    // A close during the attempt may have scheduled a rejoin; a locked session must not.
+    dropConnection();
     me.locked = true;
     me.accessHash = null;
     me.senderHash = null;
