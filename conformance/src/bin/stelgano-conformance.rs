@@ -175,6 +175,7 @@ fn coverage(args: CoverageArgs) -> ExitCode {
     let mut harness_ids = surface::requirements();
     harness_ids.extend(stelgano_conformance::linearizable::REQUIREMENTS);
     harness_ids.extend(stelgano_conformance::timing::REQUIREMENTS);
+    harness_ids.extend(stelgano_conformance::browser::requirements());
     let sites = coverage::collect(&root, &harness_ids);
     print!("{}", coverage::table(&sites));
     if let Some(path) = &args.json {

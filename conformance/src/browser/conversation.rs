@@ -44,6 +44,10 @@ pub struct Options {
     pub axe_source: Option<String>,
 }
 
+/// True when a screen's error element shows text.
+const ERROR_SHOWN: &str = "['entry-error', 'pair-error', 'new-error', 'lock-error']\
+    .some((id) => { const e = document.getElementById(id); return e && e.offsetParent !== null && e.textContent.trim().length > 0; })";
+
 /// Random lowercase letters: PINs and texts no page or protocol field
 /// would contain by chance.
 fn letters(n: usize) -> Result<String, String> {
@@ -141,6 +145,39 @@ async fn play(
     a.wait_screen(&["chat"]).await?;
     look(a, "chat-awaiting", options, c).await;
     done(c, "Alice created a channel and was shown its pairing code");
+
+    // A number too short for any plan is refused with a message, before
+    // anything is sent (STD1-CLI-2).
+    b.client.goto(base).await.map_err(|e| e.to_string())?;
+    b.wait_screen(&["entry"]).await?;
+    b.fill("entry-number", "+1 555").await?;
+    b.fill("entry-pin", &pin_b).await?;
+    b.click("entry-submit").await?;
+    b.wait_until("the invalid number refused", ERROR_SHOWN)
+        .await?;
+    if b.screen().await? != "entry" {
+        return Err("an invalid number left the entry screen".into());
+    }
+    look(b, "entry-invalid-number", options, c).await;
+    done(c, "an invalid number was refused with a message");
+
+    // Joining with the creator's PIN and the code matches the creator's
+    // record: the client must stop and ask for another PIN (STD1-CLI-16).
+    b.fill("entry-number", &c.secrets.number).await?;
+    b.fill("entry-pin", &pin_a).await?;
+    b.click("entry-pair").await?;
+    b.wait_screen(&["pair"]).await?;
+    b.fill("pair-code", &c.secrets.pairing_code).await?;
+    b.click("pair-submit").await?;
+    b.wait_until("a request for another PIN", ERROR_SHOWN)
+        .await?;
+    if b.screen().await? == "chat" {
+        return Err("joining with the creator's PIN reached the chat".into());
+    }
+    done(
+        c,
+        "joining with the creator's PIN was stopped with a request for another PIN",
+    );
 
     // Bob joins with the number, his PIN and the code (STD1-CLI-15).
     b.client.goto(base).await.map_err(|e| e.to_string())?;

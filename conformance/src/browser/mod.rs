@@ -38,6 +38,37 @@ use driver::{Browsers, Driver};
 use page::Page;
 use proxy::RecordingProxy;
 
+/// The requirements of the conversation check.
+const CONVERSATION: [&str; 12] = [
+    "STD1-CLI-2",
+    "STD1-CLI-16",
+    "STD1-CLI-5",
+    "STD1-CLI-6",
+    "STD1-CLI-9",
+    "STD1-CLI-11",
+    "STD1-CLI-12",
+    "STD1-CLI-14",
+    "STD1-CLI-15",
+    "STD1-CLI-18",
+    "STD1-CLI-19",
+    "STD1-LIFE-9",
+];
+
+/// Every requirement a browser check names (for `coverage`); the vector
+/// checks add the requirements their vector files list.
+pub fn requirements() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = CONVERSATION
+        .iter()
+        .chain(&hygiene::REQUIREMENTS)
+        .chain(&["STD1-CLI-1", "STD1-CLI-24", "STD1-SRV-2"])
+        .copied()
+        .collect();
+    ids.extend(vectors::requirements());
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// What the suite measured, for the run's summary line.
 #[derive(Debug, Default)]
 pub struct BrowserSummary {
@@ -195,23 +226,7 @@ fn conversation_check(c: &Conversation, took: Duration) -> CheckResult {
             c.steps.last().map_or("none", String::as_str)
         )),
     };
-    let mut check = CheckResult::new(
-        "browser",
-        "conversation",
-        ids(&[
-            "STD1-CLI-5",
-            "STD1-CLI-6",
-            "STD1-CLI-9",
-            "STD1-CLI-11",
-            "STD1-CLI-12",
-            "STD1-CLI-14",
-            "STD1-CLI-18",
-            "STD1-CLI-19",
-            "STD1-LIFE-9",
-        ]),
-        verdict,
-        took,
-    );
+    let mut check = CheckResult::new("browser", "conversation", ids(&CONVERSATION), verdict, took);
     check.detail = Some(format!(
         "{}; submit to screen: {}",
         c.steps.join("; "),

@@ -167,6 +167,25 @@ pub async fn run(client: &Client) -> Vec<CheckResult> {
         .collect()
 }
 
+/// The requirements the vector checks name.
+pub fn requirements() -> Vec<&'static str> {
+    let mut ids = vec![
+        "STD1-DRV-4",
+        "STD1-DRV-5",
+        "STD1-DRV-6",
+        "STD1-DRV-7",
+        "STD1-ENC-1",
+    ];
+    for file in [DERIVATION, ENCRYPTION, PAIRING] {
+        for id in requirement_list(file) {
+            if let Some(r) = stelgano_spec::requirements::find(&id) {
+                ids.push(r.id);
+            }
+        }
+    }
+    ids
+}
+
 fn requirement_list(file: &str) -> Vec<String> {
     serde_json::from_str::<Value>(file)
         .ok()
