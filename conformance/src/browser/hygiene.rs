@@ -33,7 +33,12 @@ const done = arguments[arguments.length - 1];
 
 /// The state problems of the page now.
 pub async fn page_state(client: &Client) -> Vec<String> {
-    match client.execute_async(PAGE_STATE, vec![]).await {
+    problems(client.execute_async(PAGE_STATE, vec![]).await)
+}
+
+/// A script's list of problems, or why there is none to read.
+fn problems(answer: Result<Value, fantoccini::error::CmdError>) -> Vec<String> {
+    match answer {
         Ok(Value::Array(problems)) => problems
             .iter()
             .map(|p| p.as_str().unwrap_or("?").to_owned())
@@ -70,12 +75,5 @@ return problems;
 
 /// The attribute problems of the client's secret fields.
 pub async fn field_attributes(client: &Client) -> Vec<String> {
-    match client.execute(FIELDS, vec![]).await {
-        Ok(Value::Array(problems)) => problems
-            .iter()
-            .map(|p| p.as_str().unwrap_or("?").to_owned())
-            .collect(),
-        Ok(other) => vec![format!("unexpected answer {other}")],
-        Err(e) => vec![e.to_string()],
-    }
+    problems(client.execute(FIELDS, vec![]).await)
 }
