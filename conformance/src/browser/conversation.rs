@@ -301,6 +301,15 @@ async fn play(
     expect_message(a, &texts[4], "sent").await?;
     done(c, "Alice logged in again and found her message");
 
+    // Another tab in front hides the page, which locks it (STD1-CLI-10);
+    // Alice comes back and unlocks.
+    hide_and_return(a, base).await?;
+    a.wait_screen(&["locked"]).await?;
+    a.fill("lock-pin", &pin_a).await?;
+    a.click("lock-submit").await?;
+    a.wait_screen(&["chat"]).await?;
+    done(c, "hiding Alice's page locked it, and she unlocked it");
+
     // Bob ends the room; both see it end, with nothing left (STD1-LIFE-2,
     // STD1-LIFE-9).
     b.click("chat-expire").await?;
@@ -419,4 +428,21 @@ async fn keyboard_login(page: &Page<'_>, number: &str, pin: &str) -> Result<(), 
     }
     page.type_focused(pin).await?;
     page.type_focused(ENTER).await
+}
+
+/// Opens a tab in front of the page, loads the client there (which takes
+/// the old page's `visibilitychange` to hidden time to be handled), then
+/// closes it and returns.
+async fn hide_and_return(page: &Page<'_>, base: &str) -> Result<(), String> {
+    let err = |e: fantoccini::error::CmdError| format!("{}: {e}", page.name);
+    let original = page.client.window().await.map_err(err)?;
+    let tab = page.client.new_window(true).await.map_err(err)?;
+    page.client
+        .switch_to_window(tab.handle)
+        .await
+        .map_err(err)?;
+    page.client.goto(base).await.map_err(err)?;
+    page.wait_screen(&["entry"]).await?;
+    page.client.close_window().await.map_err(err)?;
+    page.client.switch_to_window(original).await.map_err(err)
 }

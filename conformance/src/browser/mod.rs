@@ -39,8 +39,9 @@ use page::Page;
 use proxy::RecordingProxy;
 
 /// The requirements of the conversation check.
-const CONVERSATION: [&str; 12] = [
+const CONVERSATION: [&str; 13] = [
     "STD1-CLI-2",
+    "STD1-CLI-10",
     "STD1-CLI-16",
     "STD1-CLI-5",
     "STD1-CLI-6",
