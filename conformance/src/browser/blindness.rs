@@ -17,6 +17,16 @@ pub struct Decoded {
     pub frames: usize,
     /// Text frames the server sent.
     pub received: Vec<String>,
+    /// Each WebSocket connection's messages: what the browser sent, and
+    /// what the server sent, in order.
+    pub sessions: Vec<Session>,
+}
+
+/// One WebSocket connection's messages.
+#[derive(Debug, Default)]
+pub struct Session {
+    pub sent: Vec<String>,
+    pub received: Vec<String>,
 }
 
 /// Why a recording could not be read.
@@ -50,21 +60,26 @@ pub fn decode(recorded: &[Recorded]) -> Result<Decoded, DecodeError> {
             }
         }
         if upgraded {
+            let mut session = Session::default();
             for (payload, masked) in frames(rest)? {
                 if !masked {
                     return Err(DecodeError::Unmasked);
                 }
                 out.frames += 1;
-                out.sent.push_str(&String::from_utf8_lossy(&payload));
+                let text = String::from_utf8_lossy(&payload).into_owned();
+                out.sent.push_str(&text);
                 out.sent.push('\n');
+                session.sent.push(text);
             }
             // The server's side: its response head, then frames.
             if let Some(end) = find(&conn.down, b"\r\n\r\n") {
                 for (payload, _) in frames(&conn.down[end + 4..])? {
-                    out.received
-                        .push(String::from_utf8_lossy(&payload).into_owned());
+                    let text = String::from_utf8_lossy(&payload).into_owned();
+                    out.received.push(text.clone());
+                    session.received.push(text);
                 }
             }
+            out.sessions.push(session);
         } else if !rest.is_empty() {
             // An unfinished request: keep what there is.
             out.sent.push_str(&String::from_utf8_lossy(rest));

@@ -85,6 +85,13 @@ fn done(c: &mut Conversation, step: &str) {
     c.steps.push(step.to_owned());
 }
 
+/// Looks at a fresh entry screen (STD1-SEC-3).
+async fn entry_check(page: &Page<'_>, when: &str, c: &mut Conversation) {
+    for problem in hygiene::entry_screen(page.client).await {
+        c.hygiene.push(format!("{} {when}: {problem}", page.name));
+    }
+}
+
 /// Looks at what the page keeps (STD1-CLI-4, STD1-CLI-5, STD1-CLI-8).
 async fn inspect(page: &Page<'_>, when: &str, c: &mut Conversation) {
     for problem in hygiene::page_state(page.client).await {
@@ -118,6 +125,7 @@ async fn play(
     for problem in hygiene::field_attributes(a.client).await {
         c.hygiene.push(format!("fields: {problem}"));
     }
+    entry_check(a, "on a fresh load", c).await;
     a.click("entry-new").await?;
     a.wait_screen(&["new"]).await?;
     a.click("new-generate").await?;
@@ -287,6 +295,7 @@ async fn play(
         .await
         .map_err(|e| e.to_string())?;
     a.wait_screen(&["entry"]).await?;
+    entry_check(a, "after the panic route", c).await;
     let url = a.client.current_url().await.map_err(|e| e.to_string())?;
     if url.path() != "/" || url.query().is_some() {
         return Err(format!("after the panic route the address is {url}"));

@@ -5,7 +5,14 @@ use fantoccini::Client;
 use serde_json::Value;
 
 /// The requirements [`page_state`] and [`field_attributes`] check.
-pub const REQUIREMENTS: [&str; 4] = ["STD1-CLI-4", "STD1-CLI-5", "STD1-CLI-7", "STD1-CLI-8"];
+pub const REQUIREMENTS: [&str; 6] = [
+    "STD1-CLI-4",
+    "STD1-CLI-5",
+    "STD1-CLI-7",
+    "STD1-CLI-8",
+    "STD1-SEC-3",
+    "STD1-SEC-4",
+];
 
 /// Storage, cookies, service workers, the address and the title
 /// (STD1-CLI-4, STD1-CLI-5, STD1-CLI-8). Each problem in one line.
@@ -23,6 +30,10 @@ const done = arguments[arguments.length - 1];
     if (registrations.length) problems.push('a service worker is registered');
   }
   if (document.querySelector('link[rel=manifest]')) problems.push('the page links a manifest');
+  if (self.caches) {
+    const keys = await caches.keys();
+    if (keys.length) problems.push('Cache Storage holds ' + keys.length + ' caches');
+  }
   if (typeof indexedDB.databases === 'function') {
     const dbs = await indexedDB.databases();
     if (dbs.length) problems.push('IndexedDB holds ' + dbs.length + ' databases');
@@ -30,6 +41,23 @@ const done = arguments[arguments.length - 1];
   done(problems);
 })().catch((e) => done(['the check failed: ' + e]));
 "#;
+
+/// The entry screen as someone who picks up the phone sees it: exactly
+/// two fields, both empty, and nothing else to fill in (STD1-SEC-3).
+const ENTRY: &str = r#"
+const problems = [];
+if (document.body.dataset.screen !== 'entry') problems.push('the page starts on ' + document.body.dataset.screen);
+const shown = [...document.querySelectorAll('input, textarea, select')].filter((e) => e.offsetParent !== null && e.type !== 'hidden');
+const ids = shown.map((e) => e.id).sort().join(',');
+if (ids !== 'entry-number,entry-pin') problems.push('the entry screen shows the fields ' + JSON.stringify(ids));
+for (const e of shown) if (e.value) problems.push('#' + e.id + ' is pre-filled');
+return problems;
+"#;
+
+/// The problems of a freshly loaded entry screen.
+pub async fn entry_screen(client: &Client) -> Vec<String> {
+    problems(client.execute(ENTRY, vec![]).await)
+}
 
 /// The state problems of the page now.
 pub async fn page_state(client: &Client) -> Vec<String> {

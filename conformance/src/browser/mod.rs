@@ -23,6 +23,7 @@ pub mod driver;
 pub mod hygiene;
 pub mod page;
 pub mod proxy;
+pub mod traffic;
 pub mod vectors;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -61,6 +62,7 @@ pub fn requirements() -> Vec<&'static str> {
     let mut ids: Vec<&'static str> = CONVERSATION
         .iter()
         .chain(&hygiene::REQUIREMENTS)
+        .chain(&traffic::REQUIREMENTS)
         .chain(&["STD1-CLI-1", "STD1-CLI-24", "STD1-SRV-2"])
         .copied()
         .collect();
@@ -184,6 +186,7 @@ pub async fn run(
         ));
     }
     results.push(blindness_check(&proxy, &conversation, &mut summary));
+    results.push(traffic_check(&proxy));
     let hygiene = match conversation.hygiene.as_slice() {
         [] if conversation.failure.is_none() => Verdict::Pass,
         [] => Verdict::Fail("the conversation ended before every look".into()),
@@ -237,6 +240,42 @@ fn conversation_check(c: &Conversation, took: Duration) -> CheckResult {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    check
+}
+
+/// The client's protocol manners in its frames (STD1-ENC-2, STD1-MSG-11,
+/// STD1-MSG-13).
+fn traffic_check(proxy: &RecordingProxy) -> CheckResult {
+    let (verdict, detail) = match blindness::decode(&proxy.recorded()) {
+        Err(e) => (Verdict::Fail(e.to_string()), None),
+        Ok(decoded) => {
+            let (found, encryptions, receipts) = traffic::problems(&decoded.sessions);
+            let verdict = if !found.is_empty() {
+                Verdict::Fail(found.join("; "))
+            } else if encryptions < 2 || receipts < 1 {
+                Verdict::Fail(format!(
+                    "too little traffic to judge: {encryptions} encryptions, {receipts} read receipts"
+                ))
+            } else {
+                Verdict::Pass
+            };
+            (
+                verdict,
+                Some(format!(
+                    "{encryptions} encryptions with distinct IVs, {receipts} read receipts, over {} sessions",
+                    decoded.sessions.len()
+                )),
+            )
+        }
+    };
+    let mut check = CheckResult::new(
+        "browser",
+        "traffic",
+        ids(&traffic::REQUIREMENTS),
+        verdict,
+        Duration::ZERO,
+    );
+    check.detail = detail;
     check
 }
 
