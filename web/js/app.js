@@ -143,21 +143,33 @@ async function joinAndOpen(pairingHashHex, from) {
   await deriveThenChat();
 }
 
+/**
+ * Reads and checks the number and PIN fields of a form (STD1-CLI-2); on a
+ * problem, says what is wrong in `errorId`, focuses the field and returns
+ * null.
+ */
+function readCredentials(numberId, pinId, errorId) {
+  setText(errorId, '');
+  const number = checkNumber($(numberId).value);
+  if (!number.ok) {
+    setText(errorId, number.message);
+    $(numberId).focus();
+    return null;
+  }
+  const pin = normalisePin($(pinId).value);
+  if (pin.error) {
+    setText(errorId, PIN_ERRORS[pin.error]);
+    $(pinId).focus();
+    return null;
+  }
+  return { number, pin };
+}
+
 async function onEntry(event, withCode) {
   if (event) event.preventDefault();
-  setText('entry-error', '');
-  const number = checkNumber($('entry-number').value);
-  if (!number.ok) {
-    setText('entry-error', number.message);
-    $('entry-number').focus();
-    return;
-  }
-  const pin = normalisePin($('entry-pin').value);
-  if (pin.error) {
-    setText('entry-error', PIN_ERRORS[pin.error]);
-    $('entry-pin').focus();
-    return;
-  }
+  const read = readCredentials('entry-number', 'entry-pin', 'entry-error');
+  if (!read) return;
+  const { number, pin } = read;
   $('entry-number').value = formatNumber($('entry-number').value);
   await session.prepare(number.normalised, pin.normalised);
   if (withCode) {
@@ -236,19 +248,9 @@ function openNewScreen() {
 
 async function onCreate(event) {
   event.preventDefault();
-  setText('new-error', '');
-  const number = checkNumber($('new-number').value);
-  if (!number.ok) {
-    setText('new-error', number.message);
-    $('new-number').focus();
-    return;
-  }
-  const pin = normalisePin($('new-pin').value);
-  if (pin.error) {
-    setText('new-error', PIN_ERRORS[pin.error]);
-    $('new-pin').focus();
-    return;
-  }
+  const read = readCredentials('new-number', 'new-pin', 'new-error');
+  if (!read) return;
+  const { number, pin } = read;
   // STD1-CLI-12: the PIN is confirmed by typing it twice.
   if (normalisePin($('new-pin-confirm').value).normalised !== pin.normalised) {
     setText('new-error', 'The two PINs are different. Type the same PIN in both fields.');
