@@ -8,17 +8,7 @@ use std::path::Path;
 use stelgano_spec::requirements::{REQUIREMENTS, Role, cited_ids};
 
 /// Server requirements without a test yet, and why.
-const NOT_YET_TESTED: &[(&str, &str)] = &[
-    (
-        "STD1-SRV-9",
-        "backup documentation belongs to the deployment kit (issue 7)",
-    ),
-    ("STD1-SRV-18", "rate limits arrive with issue 7"),
-    (
-        "STD1-SEC-12",
-        "self-hosting is documented with the deployment kit (issue 7)",
-    ),
-];
+const NOT_YET_TESTED: &[(&str, &str)] = &[("STD1-SRV-18", "rate limits arrive with issue 7")];
 
 /// The test sources: integration tests of both crates and the unit tests
 /// (from `#[cfg(test)]` on) of their sources.
