@@ -229,6 +229,25 @@ async fn play(
         "Alice's send was disabled with a reason while her message was current",
     );
 
+    // A paste of 2,800 euro signs (8,400 UTF-8 bytes) is over what may
+    // be encrypted: refused with a message, and not sent (STD1-CLI-17;
+    // the traffic check confirms no ciphertext that long left the page).
+    b.client
+        .execute(
+            "const e = document.getElementById('chat-input'); e.value = '\\u20ac'.repeat(2800); e.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![],
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    b.click("chat-send").await?;
+    b.wait_until(
+        "the overlong message refused",
+        "(document.getElementById('chat-error') || {}).textContent?.trim().length > 0",
+    )
+    .await?;
+    expect_message(b, &texts[0], "received").await?;
+    done(c, "Bob's overlong message was refused with a message");
+
     send(b, &texts[1]).await?;
     expect_message(a, &texts[1], "received").await?;
     done(c, "Bob replied");

@@ -40,8 +40,9 @@ use page::Page;
 use proxy::RecordingProxy;
 
 /// The requirements of the conversation check.
-const CONVERSATION: [&str; 13] = [
+const CONVERSATION: [&str; 14] = [
     "STD1-CLI-2",
+    "STD1-CLI-17",
     "STD1-CLI-10",
     "STD1-CLI-16",
     "STD1-CLI-5",

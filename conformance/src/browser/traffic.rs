@@ -1,6 +1,7 @@
 //! What the client's frames show about its protocol manners, read from the
 //! proxy's decoding: a fresh IV for every encryption, edits included
-//! (STD1-ENC-2, STD1-MSG-13), and read receipts only for the other
+//! (STD1-ENC-2, STD1-MSG-13), nothing longer than may be encrypted
+//! (STD1-ENC-6, STD1-CLI-17), and read receipts only for the other
 //! party's messages, at most one per message per session (STD1-MSG-11).
 
 use std::collections::{HashMap, HashSet};
@@ -10,7 +11,17 @@ use serde_json::Value;
 use super::blindness::Session;
 
 /// The requirements [`problems`] checks.
-pub const REQUIREMENTS: [&str; 3] = ["STD1-ENC-2", "STD1-MSG-11", "STD1-MSG-13"];
+pub const REQUIREMENTS: [&str; 5] = [
+    "STD1-ENC-2",
+    "STD1-ENC-6",
+    "STD1-CLI-17",
+    "STD1-MSG-11",
+    "STD1-MSG-13",
+];
+
+/// The longest ciphertext a conforming client sends: 8,176 plaintext bytes
+/// and the 16-byte tag (STD1-ENC-6, STD1-CLI-17).
+const MAX_CIPHERTEXT_BYTES: usize = 8176 + 16;
 
 /// Each problem in one line; also how many encryptions and read receipts
 /// were looked at, so that a pass means something.
@@ -46,6 +57,14 @@ pub fn problems(sessions: &[Session]) -> (Vec<String>, usize, usize) {
             match frame["event"].as_str() {
                 Some("send_message" | "edit_message") => {
                     encryptions += 1;
+                    let ciphertext = frame["data"]["ciphertext"].as_str().unwrap_or_default();
+                    if stelgano_spec::b64::decode(ciphertext)
+                        .is_some_and(|bytes| bytes.len() > MAX_CIPHERTEXT_BYTES)
+                    {
+                        problems.push(format!(
+                            "session {n} sent a ciphertext over {MAX_CIPHERTEXT_BYTES} bytes"
+                        ));
+                    }
                     if let Some(iv) = frame["data"]["iv"].as_str()
                         && !ivs.insert(iv.to_owned())
                     {
@@ -121,5 +140,15 @@ mod tests {
         );
         let (found, _, _) = problems(&[s]);
         assert_eq!(found.len(), 4, "{found:?}");
+    }
+
+    #[test]
+    fn an_overlong_ciphertext_is_found() {
+        let long = stelgano_spec::b64::encode(&vec![0_u8; MAX_CIPHERTEXT_BYTES + 1]);
+        let frame = format!(
+            r#"{{"event":"send_message","ref":"2","data":{{"iv":"z","ciphertext":"{long}"}}}}"#
+        );
+        let (found, _, _) = problems(&[session(&[JOIN, &frame], &[])]);
+        assert_eq!(found.len(), 1, "{found:?}");
     }
 }
