@@ -186,8 +186,10 @@ pub async fn run(
             Duration::ZERO,
         ));
     }
-    results.push(blindness_check(&proxy, &conversation, &mut summary));
-    results.push(traffic_check(&proxy));
+    // Decoded once, read by both checks.
+    let decoded = blindness::decode(&proxy.recorded()).map_err(|e| e.to_string());
+    results.push(blindness_check(&decoded, &conversation, &mut summary));
+    results.push(traffic_check(&decoded));
     let hygiene = match conversation.hygiene.as_slice() {
         [] if conversation.failure.is_none() => Verdict::Pass,
         [] => Verdict::Fail("the conversation ended before every look".into()),
@@ -246,9 +248,9 @@ fn conversation_check(c: &Conversation, took: Duration) -> CheckResult {
 
 /// The client's protocol manners in its frames (STD1-ENC-2, STD1-MSG-11,
 /// STD1-MSG-13).
-fn traffic_check(proxy: &RecordingProxy) -> CheckResult {
-    let (verdict, detail) = match blindness::decode(&proxy.recorded()) {
-        Err(e) => (Verdict::Fail(e.to_string()), None),
+fn traffic_check(decoded: &Result<blindness::Decoded, String>) -> CheckResult {
+    let (verdict, detail) = match decoded {
+        Err(e) => (Verdict::Fail(e.clone()), None),
         Ok(decoded) => {
             let (found, encryptions, receipts) = traffic::problems(&decoded.sessions);
             let verdict = if !found.is_empty() {
@@ -283,11 +285,15 @@ fn traffic_check(proxy: &RecordingProxy) -> CheckResult {
 /// STD1-CLI-1: the server never receives the number, a PIN, the pairing
 /// code, a plaintext or the key.
 fn blindness_check(
-    proxy: &RecordingProxy,
+    decoded: &Result<blindness::Decoded, String>,
     c: &Conversation,
     summary: &mut BrowserSummary,
 ) -> CheckResult {
-    let verdict = match blindness_verdict(&proxy.recorded(), &c.secrets, summary) {
+    let verdict = match decoded
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|decoded| blindness_verdict(decoded, &c.secrets, summary))
+    {
         Ok(()) => Verdict::Pass,
         Err(e) => Verdict::Fail(e),
     };
@@ -306,11 +312,10 @@ fn blindness_check(
 }
 
 fn blindness_verdict(
-    recorded: &[proxy::Recorded],
+    decoded: &blindness::Decoded,
     s: &conversation::Secrets,
     summary: &mut BrowserSummary,
 ) -> Result<(), String> {
-    let decoded = blindness::decode(recorded).map_err(|e| e.to_string())?;
     summary.bytes_inspected = decoded.bytes;
     summary.frames_inspected = decoded.frames;
     if s.number.is_empty() {
@@ -406,6 +411,15 @@ mod tests {
         vec![Recorded { up, down }]
     }
 
+    fn verdict(
+        recorded: &[Recorded],
+        secrets: &Secrets,
+        summary: &mut BrowserSummary,
+    ) -> Result<(), String> {
+        let decoded = blindness::decode(recorded).map_err(|e| e.to_string())?;
+        blindness_verdict(&decoded, secrets, summary)
+    }
+
     fn secrets() -> Secrets {
         Secrets {
             number: "+1 702 221 5672".into(),
@@ -419,10 +433,7 @@ mod tests {
     fn ciphertext_only_traffic_passes() {
         let recorded = session("17022215672", "{\"ciphertext\":\"AAAA\"}");
         let mut summary = BrowserSummary::default();
-        assert_eq!(
-            blindness_verdict(&recorded, &secrets(), &mut summary),
-            Ok(())
-        );
+        assert_eq!(verdict(&recorded, &secrets(), &mut summary), Ok(()));
         assert_eq!(summary.frames_inspected, 2);
     }
 
@@ -439,7 +450,7 @@ mod tests {
             (key.as_str(), "the message key"),
         ] {
             let recorded = session("17022215672", &format!("{{\"x\":\"{leak}\"}}"));
-            let found = blindness_verdict(&recorded, &secrets(), &mut BrowserSummary::default());
+            let found = verdict(&recorded, &secrets(), &mut BrowserSummary::default());
             assert_eq!(found, Err(format!("the server was sent {what}")), "{leak}");
         }
     }
@@ -448,7 +459,7 @@ mod tests {
     fn a_recording_without_the_room_hash_is_not_trusted() {
         let mut recorded = session("17022215672", "{}");
         recorded[0].up.truncate(40);
-        let found = blindness_verdict(&recorded, &secrets(), &mut BrowserSummary::default());
+        let found = verdict(&recorded, &secrets(), &mut BrowserSummary::default());
         assert!(found.is_err_and(|e| e.contains("cannot be trusted")));
     }
 }

@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -85,8 +86,8 @@ async fn forward(
     record: Arc<Mutex<Recorded>>,
 ) -> std::io::Result<()> {
     let server = TcpStream::connect(upstream).await?;
-    let (mut from_browser, mut to_browser) = browser.into_split();
-    let (mut from_server, mut to_server) = server.into_split();
+    let (mut from_browser, to_browser) = browser.into_split();
+    let (from_server, mut to_server) = server.into_split();
 
     // The first request's head, with its Origin replaced.
     let mut head = Vec::new();
@@ -101,33 +102,29 @@ async fn forward(
     lock(&record).up.extend_from_slice(&head);
     to_server.write_all(&replace_origin(&head, origin)).await?;
 
-    let up = {
-        let record = Arc::clone(&record);
-        async move {
-            let mut buf = vec![0_u8; 16 * 1024];
-            loop {
-                let n = from_browser.read(&mut buf).await?;
-                if n == 0 {
-                    return to_server.shutdown().await;
-                }
-                lock(&record).up.extend_from_slice(&buf[..n]);
-                to_server.write_all(&buf[..n]).await?;
-            }
-        }
-    };
-    let down = async move {
-        let mut buf = vec![0_u8; 16 * 1024];
-        loop {
-            let n = from_server.read(&mut buf).await?;
-            if n == 0 {
-                return to_browser.shutdown().await;
-            }
-            lock(&record).down.extend_from_slice(&buf[..n]);
-            to_browser.write_all(&buf[..n]).await?;
-        }
-    };
-    let (a, b): (std::io::Result<()>, std::io::Result<()>) = tokio::join!(up, down);
+    let up = pump(from_browser, to_server, Arc::clone(&record), |r| &mut r.up);
+    let down = pump(from_server, to_browser, record, |r| &mut r.down);
+    let (a, b) = tokio::join!(up, down);
     a.and(b)
+}
+
+/// Copies one direction until it ends, appending what passes to the
+/// recording's `side`.
+async fn pump(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    record: Arc<Mutex<Recorded>>,
+    side: fn(&mut Recorded) -> &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let mut buf = vec![0_u8; 16 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return to.shutdown().await;
+        }
+        side(&mut lock(&record)).extend_from_slice(&buf[..n]);
+        to.write_all(&buf[..n]).await?;
+    }
 }
 
 fn lock(record: &Mutex<Recorded>) -> std::sync::MutexGuard<'_, Recorded> {
