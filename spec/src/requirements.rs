@@ -736,6 +736,30 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "Test deployments can set the time floor, lifetime, rate limits and caps",
     ),
     req(
+        "STD1-SRV-21",
+        Must,
+        Server,
+        "Rate-limit keys come from the connection; a proxy header only from trusted proxies",
+    ),
+    req(
+        "STD1-SRV-22",
+        Must,
+        Server,
+        "Counters are per UTC day or lifetime per country, linked to nothing",
+    ),
+    req(
+        "STD1-SRV-23",
+        Must,
+        Server,
+        "Operational metrics carry no identifier and are off or separately bound",
+    ),
+    req(
+        "STD1-SRV-24",
+        Must,
+        Server,
+        "The administration page is off without a password, authenticated in constant time",
+    ),
+    req(
         "STD1-CLI-1",
         Must,
         Client,
