@@ -8,6 +8,12 @@ fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let web = manifest.join("..").join("web");
     println!("cargo:rerun-if-changed={}", web.display());
+    // `sqlx::migrate!` embeds migrations/ but cannot tell cargo to rebuild
+    // when a migration is added; a rerun of this script does.
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("..").join("migrations").display()
+    );
     let mut files = Vec::new();
     collect(&web, &web, &mut files);
     files.sort();

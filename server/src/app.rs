@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -14,8 +14,11 @@ use sqlx::PgPool;
 use stelgano_spec::constants::{MAX_FRAME_BYTES, WS_PATH, WS_SUBPROTOCOL};
 use tokio::net::TcpListener;
 
+use crate::admin::AdminAuth;
 use crate::hub::Hub;
+use crate::rate_limit::{ClientAddressSource, ClientKey, Limit, RateLimits, RateSettings, Refused};
 use crate::store::{Lockout, sweep_expired};
+use crate::telemetry::{Counter, Telemetry};
 use crate::web_assets;
 use crate::ws::Connection;
 
@@ -34,6 +37,38 @@ pub struct AppState {
     pub hsts: Option<HeaderValue>,
     /// How often the event feed proves its connection (`feed`).
     pub feed_heartbeat: Duration,
+    /// Per-address and per-connection limits (STD1-SRV-18).
+    pub rate_limits: Arc<RateLimits>,
+    /// Where a request's client address comes from (STD1-SRV-21).
+    pub client_address: Arc<ClientAddressSource>,
+    /// Aggregate counters (STD1-SRV-22).
+    pub telemetry: Arc<Telemetry>,
+    /// The administration page's credentials; `None` switches it off
+    /// (STD1-SRV-24).
+    pub admin: Option<Arc<AdminAuth>>,
+}
+
+impl AppState {
+    /// A state with the spec's defaults around `pool`: no time floor, a
+    /// 7-day lifetime, no rate limits, counters on, no administration page.
+    /// Servers and tests change what they need.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            hub: Arc::new(Hub::default()),
+            join_time_floor: Duration::ZERO,
+            room_ttl: stelgano_spec::constants::DEFAULT_ROOM_TTL,
+            allowed_origins: Arc::new(Vec::new()),
+            timeouts: ConnectionTimeouts::default(),
+            lockout: Lockout::default(),
+            hsts: None,
+            feed_heartbeat: crate::feed::DEFAULT_HEARTBEAT,
+            rate_limits: Arc::new(RateLimits::new(RateSettings::OFF)),
+            client_address: Arc::new(ClientAddressSource::default()),
+            telemetry: Arc::new(Telemetry::default()),
+            admin: None,
+        }
+    }
 }
 
 /// The silence and join deadlines of a connection (STD1-WIRE-24,
@@ -72,10 +107,18 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 /// The application's routes.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route(WS_PATH, get(websocket))
         .route("/healthz", get(healthz))
-        .route("/x", get(panic_route))
+        .route("/x", get(panic_route));
+    // STD1-SRV-24: without a password the page does not exist; its paths
+    // fall through to the static files like any unknown path.
+    if state.admin.is_some() {
+        router = router
+            .route(crate::admin::PATH, get(crate::admin::page))
+            .route(crate::admin::STYLESHEET_PATH, get(crate::admin::stylesheet));
+    }
+    router
         .fallback(static_file)
         .layer(axum::middleware::map_response_with_state(
             state.hsts.clone(),
@@ -174,6 +217,7 @@ async fn panic_route() -> impl IntoResponse {
 /// foreign Origin (STD1-WIRE-6), before any room logic runs.
 async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
@@ -196,17 +240,34 @@ async fn websocket(
     let Ok(upgrade) = upgrade else {
         return (StatusCode::UPGRADE_REQUIRED, "WebSocket upgrade required").into_response();
     };
+    let client = ClientKey::of(state.client_address.client_ip(peer, &headers));
+    if let Err(refused) = state.rate_limits.check(Limit::Upgrade, client) {
+        return too_many_requests(&state, refused);
+    }
     upgrade
         .protocols([WS_SUBPROTOCOL])
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| Connection::new(state, socket).run())
+        .on_upgrade(move |socket| Connection::new(state, socket, client).run())
+}
+
+/// The HTTP refusal under a rate limit: `429` with `Retry-After`
+/// (STD1-SRV-18, STD1-SRV-21), counted (STD1-SRV-22).
+pub fn too_many_requests(state: &AppState, refused: Refused) -> Response {
+    state.telemetry.count(Counter::RateLimited(refused.limit));
+    crate::metrics::record_rate_limited(refused.limit);
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, refused.retry_after.to_string())],
+        "too many requests",
+    )
+        .into_response()
 }
 
 /// Deletes rooms past their lifetime, announcing each (STD1-LIFE-4).
-pub async fn sweep_rooms(pool: PgPool, every: Duration) {
+pub async fn sweep_rooms(pool: PgPool, telemetry: Arc<Telemetry>, every: Duration) {
     const BATCH: i64 = 500;
     let mut ticker = tokio::time::interval(every);
     loop {
@@ -218,6 +279,7 @@ pub async fn sweep_rooms(pool: PgPool, every: Duration) {
                 Ok(expired) => {
                     if !expired.is_empty() {
                         tracing::info!(rooms = expired.len(), "expired rooms deleted");
+                        telemetry.count_n(Counter::ExpiredLifetime, expired.len() as u64);
                     }
                     if expired.len() < BATCH as usize {
                         break;
@@ -240,6 +302,27 @@ pub async fn serve(
     sweep_every: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(
+        listener,
+        state,
+        sweep_every,
+        TELEMETRY_FLUSH_EVERY,
+        shutdown,
+    )
+    .await
+}
+
+/// How often counter increments are written by default (D-42).
+pub const TELEMETRY_FLUSH_EVERY: Duration = Duration::from_secs(60);
+
+/// As [`serve`], with the interval of counter batches.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    sweep_every: Duration,
+    telemetry_every: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (ready, listening) = tokio::sync::oneshot::channel();
     let events = tokio::spawn(crate::feed::run(
         state.pool.clone(),
@@ -247,15 +330,33 @@ pub async fn serve(
         state.feed_heartbeat,
         ready,
     ));
-    let sweep = tokio::spawn(sweep_rooms(state.pool.clone(), sweep_every));
+    let sweep = tokio::spawn(sweep_rooms(
+        state.pool.clone(),
+        Arc::clone(&state.telemetry),
+        sweep_every,
+    ));
     let hub = Arc::clone(&state.hub);
+    let rate_limits = Arc::clone(&state.rate_limits);
     let prune = tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        let mut ticks: u32 = 0;
         loop {
             ticker.tick().await;
             hub.prune();
+            ticks = ticks.wrapping_add(1);
+            if ticks.is_multiple_of(60) {
+                // STD1-SRV-1: per-address state is dropped once idle.
+                rate_limits.forget_idle();
+            }
         }
     });
+    let flusher = tokio::spawn(crate::telemetry::run_flusher(
+        Arc::clone(&state.telemetry),
+        state.pool.clone(),
+        telemetry_every,
+    ));
+    let telemetry = Arc::clone(&state.telemetry);
+    let pool = state.pool.clone();
     // No connection is accepted before events can be delivered.
     let _ = listening.await;
     let hub = Arc::clone(&state.hub);
@@ -294,5 +395,10 @@ pub async fn serve(
     events.abort();
     sweep.abort();
     prune.abort();
+    flusher.abort();
+    // The increments since the last batch (D-42).
+    if let Err(e) = telemetry.flush(&pool).await {
+        tracing::warn!(error = %crate::store::StoreError::from(e).loggable(), "final telemetry flush failed");
+    }
     result
 }

@@ -6,11 +6,15 @@ use std::time::Duration;
 
 use std::num::NonZeroU32;
 
+use axum::http::HeaderName;
+use ipnet::IpNet;
+
 use stelgano_spec::constants::{
     DEFAULT_JOIN_TIME_FLOOR, DEFAULT_ROOM_TTL, LOCKOUT_ATTEMPTS, LOCKOUT_DURATION, MAX_ROOM_TTL,
     MIN_PRODUCTION_JOIN_TIME_FLOOR,
 };
 
+use crate::rate_limit::{ClientAddressSource, RateSettings};
 use crate::store::Lockout;
 
 /// The shortest `Strict-Transport-Security` max-age STD1-SRV-15 allows: one year.
@@ -105,6 +109,77 @@ pub struct Config {
     #[arg(long, env = "STELGANO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
 
+    /// WebSocket upgrades allowed per client address per minute, as a
+    /// burst and then a steady rate (STD1-SRV-18); 0 switches the limit off.
+    #[arg(long, env = "STELGANO_RATE_UPGRADES_PER_MINUTE", default_value_t = 60)]
+    pub rate_upgrades_per_minute: u32,
+
+    /// `join` requests allowed per client address per minute; 0 is off.
+    #[arg(long, env = "STELGANO_RATE_JOINS_PER_MINUTE", default_value_t = 30)]
+    pub rate_joins_per_minute: u32,
+
+    /// `create` requests allowed per client address per minute; 0 is off.
+    #[arg(long, env = "STELGANO_RATE_CREATES_PER_MINUTE", default_value_t = 5)]
+    pub rate_creates_per_minute: u32,
+
+    /// Slot-2 claims (`join` with a pairing code) allowed per client
+    /// address per minute; 0 is off.
+    #[arg(long, env = "STELGANO_RATE_CLAIMS_PER_MINUTE", default_value_t = 5)]
+    pub rate_claims_per_minute: u32,
+
+    /// Administration page requests allowed per client address per
+    /// minute; 0 is off.
+    #[arg(long, env = "STELGANO_RATE_ADMIN_PER_MINUTE", default_value_t = 20)]
+    pub rate_admin_per_minute: u32,
+
+    /// Frames allowed per connection per second (with a burst of two
+    /// seconds' worth); 0 is off.
+    #[arg(long, env = "STELGANO_RATE_FRAMES_PER_SECOND", default_value_t = 20)]
+    pub rate_frames_per_second: u32,
+
+    /// Switch every rate limit off, for conformance runs (STD1-SRV-20).
+    #[arg(long, env = "STELGANO_NO_RATE_LIMITS")]
+    pub no_rate_limits: bool,
+
+    /// Request header a trusted proxy puts the client address in, such as
+    /// X-Forwarded-For or X-Real-IP (STD1-SRV-21). Used only for requests
+    /// from the addresses of --trusted-proxy.
+    #[arg(long, env = "STELGANO_CLIENT_IP_HEADER")]
+    pub client_ip_header: Option<HeaderName>,
+
+    /// Address or network (CIDR) of a proxy trusted to set
+    /// --client-ip-header (repeat, or separate with commas in the
+    /// environment).
+    #[arg(long = "trusted-proxy", env = "STELGANO_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = parse_net)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// Keep the aggregate counters of STD1-SRV-22 (per UTC day; countries
+    /// as lifetime totals).
+    #[arg(long, env = "STELGANO_TELEMETRY", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    pub telemetry: bool,
+
+    /// Seconds between writes of counter increments to the database.
+    #[arg(long, env = "STELGANO_TELEMETRY_FLUSH_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub telemetry_flush_seconds: u64,
+
+    /// Address for a separate listener serving Prometheus metrics on
+    /// /metrics (STD1-SRV-23). Off unless set; keep it off the public
+    /// network.
+    #[arg(long, env = "STELGANO_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// User name for the administration page.
+    #[arg(long, env = "STELGANO_ADMIN_USER", default_value = "admin")]
+    pub admin_user: String,
+
+    /// Password for the administration page /admin; without it the page
+    /// does not exist (STD1-SRV-24).
+    #[arg(long, env = "STELGANO_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
     /// A deliberate fault, for the conformance harness's own tests; only
     /// in builds with the `fault-injection` feature (`server/src/faults.rs`).
     #[cfg(feature = "fault-injection")]
@@ -148,4 +223,37 @@ impl Config {
                 .collect()
         }
     }
+}
+
+impl Config {
+    /// The rate limits in force (STD1-SRV-18, STD1-SRV-20).
+    pub fn rate_settings(&self) -> RateSettings {
+        if self.no_rate_limits {
+            return RateSettings::OFF;
+        }
+        RateSettings {
+            upgrades_per_minute: NonZeroU32::new(self.rate_upgrades_per_minute),
+            joins_per_minute: NonZeroU32::new(self.rate_joins_per_minute),
+            creates_per_minute: NonZeroU32::new(self.rate_creates_per_minute),
+            claims_per_minute: NonZeroU32::new(self.rate_claims_per_minute),
+            admin_per_minute: NonZeroU32::new(self.rate_admin_per_minute),
+            frames_per_second: NonZeroU32::new(self.rate_frames_per_second),
+        }
+    }
+
+    /// Where client addresses come from (STD1-SRV-21).
+    pub fn client_address_source(&self) -> ClientAddressSource {
+        ClientAddressSource {
+            header: self.client_ip_header.clone(),
+            trusted: self.trusted_proxies.clone(),
+        }
+    }
+}
+
+/// A proxy address: a network in CIDR form, or a single address.
+fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is neither an address nor a CIDR network"))
 }

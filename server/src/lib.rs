@@ -10,6 +10,7 @@
 //! Without `DATABASE_URL` the server runs a private PostgreSQL cluster
 //! (`local_pg`).
 
+pub mod admin;
 pub mod app;
 pub mod config;
 pub mod db;
@@ -17,7 +18,10 @@ pub mod faults;
 pub mod feed;
 pub mod hub;
 pub mod local_pg;
+pub mod metrics;
+pub mod rate_limit;
 pub mod run;
 pub mod store;
+pub mod telemetry;
 pub mod web_assets;
 pub mod ws;

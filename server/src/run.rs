@@ -11,10 +11,12 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, ConnectionTimeouts, hsts_header, serve};
+use crate::admin::AdminAuth;
+use crate::app::{AppState, ConnectionTimeouts, hsts_header, serve_with};
 use crate::config::{Config, LogFormat, MIN_HSTS_MAX_AGE};
-use crate::hub::Hub;
 use crate::local_pg::{Durability, LocalCluster};
+use crate::rate_limit::RateLimits;
+use crate::telemetry::Telemetry;
 
 /// Database created in the private cluster.
 const LOCAL_DATABASE: &str = "stelgano";
@@ -34,6 +36,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(
             seconds = config.lockout_seconds,
             "lock duration shorter than the production minimum of 1800 seconds"
+        );
+    }
+    if config.client_ip_header.is_some() == config.trusted_proxies.is_empty() {
+        // STD1-SRV-21: the header counts only with proxies to trust.
+        tracing::warn!(
+            "--client-ip-header and --trusted-proxy work only together; client addresses come from the connection"
         );
     }
     if config
@@ -69,34 +77,64 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = crate::db::connect(options, config.db_pool_size)
         .await
         .context("connecting to PostgreSQL")?;
-    let hub = Arc::new(Hub::default());
     let state = AppState {
-        pool: pool.clone(),
-        hub: Arc::clone(&hub),
         join_time_floor: config.join_time_floor(),
         room_ttl: config.room_ttl(),
         allowed_origins: Arc::new(config.origins()),
         timeouts: ConnectionTimeouts::default(),
         lockout: config.lockout(),
         hsts: config.hsts_max_age.map(hsts_header),
-        feed_heartbeat: crate::feed::DEFAULT_HEARTBEAT,
+        rate_limits: Arc::new(RateLimits::new(config.rate_settings())),
+        client_address: Arc::new(config.client_address_source()),
+        telemetry: Arc::new(Telemetry::new(config.telemetry)),
+        admin: config
+            .admin_password
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|password| Arc::new(AdminAuth::new(&config.admin_user, password))),
+        ..AppState::new(pool.clone())
     };
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let metrics = match config.metrics_listen {
+        Some(address) => Some(start_metrics(address, state.clone(), stop.clone()).await?),
+        None => None,
+    };
+    let limits = config.rate_settings();
+    let per_minute = |n: Option<std::num::NonZeroU32>| n.map_or(0, |n| n.get());
+    // STD1-SRV-20: the values in force, at start-up.
     tracing::info!(
         address = %listener.local_addr()?,
         join_time_floor_ms = config.join_time_floor_ms,
         room_ttl_seconds = config.room_ttl_seconds,
+        upgrades_per_minute = per_minute(limits.upgrades_per_minute),
+        joins_per_minute = per_minute(limits.joins_per_minute),
+        creates_per_minute = per_minute(limits.creates_per_minute),
+        claims_per_minute = per_minute(limits.claims_per_minute),
+        frames_per_second = per_minute(limits.frames_per_second),
+        client_ip_header = config.client_ip_header.as_ref().map(|h| h.as_str()),
+        telemetry = config.telemetry,
+        metrics = config.metrics_listen.is_some(),
+        admin_page = state.admin.is_some(),
         "serving sTELgano-std-1"
     );
-    serve(
+    let shutdown = async move {
+        shutdown_signal().await;
+        stop_tx.send_replace(true);
+    };
+    serve_with(
         listener,
         state,
         Duration::from_secs(config.sweep_seconds),
-        shutdown_signal(),
+        Duration::from_secs(config.telemetry_flush_seconds),
+        shutdown,
     )
     .await?;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     pool.close().await;
     if let Some(cluster) = cluster.as_mut() {
         cluster
@@ -105,6 +143,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Binds the metrics listener and serves `/metrics` on it until `stop`
+/// (STD1-SRV-23).
+async fn start_metrics(
+    address: std::net::SocketAddr,
+    state: AppState,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let handle = crate::metrics::install()
+        .context("another metrics recorder is installed in this process")?;
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding the metrics listener {address}"))?;
+    tracing::info!(address = %listener.local_addr()?, "serving metrics");
+    Ok(tokio::spawn(crate::metrics::serve(
+        listener,
+        state,
+        handle,
+        async move {
+            let _ = stop.wait_for(|s| *s).await;
+        },
+    )))
 }
 
 /// Creates the server's database in the private cluster if it is missing.

@@ -17,7 +17,9 @@ use tokio::time::Instant;
 use crate::app::AppState;
 use crate::faults::{self, Fault};
 use crate::hub::{Delivery, FeedToken};
+use crate::rate_limit::{ClientKey, FrameLimiter, Limit, Refused};
 use crate::store::{self, CreateOutcome, JoinOutcome, RoomGone, SessionBinding, StoreError};
+use crate::telemetry::Counter;
 
 /// How long a reply may wait for its own broadcast to come back through
 /// the database before the connection gives up (STD1-WIRE-5: 1011).
@@ -50,14 +52,22 @@ pub struct Connection {
     state: AppState,
     socket: WebSocket,
     session: Option<Session>,
+    /// The client's address as rate limits key it (STD1-SRV-21); never
+    /// logged or stored.
+    client: ClientKey,
+    /// This connection's frame allowance (STD1-SRV-18).
+    frames: FrameLimiter,
 }
 
 impl Connection {
-    pub fn new(state: AppState, socket: WebSocket) -> Self {
+    pub fn new(state: AppState, socket: WebSocket, client: ClientKey) -> Self {
+        let frames = state.rate_limits.frame_limiter();
         Self {
             state,
             socket,
             session: None,
+            client,
+            frames,
         }
     }
 
@@ -146,18 +156,23 @@ impl Connection {
     /// Processes one text frame to its one reply (STD1-WIRE-20).
     async fn on_frame(&mut self, text: &str) -> Result<(), Stop> {
         let started = Instant::now();
+        // Every frame spends from the allowance, decodable or not; a
+        // refusal is answered only after session state (STD1-WIRE-22).
+        let allowance = self.frames.check();
         let frame = match decode_client_frame(text) {
             Ok(frame) => frame,
             Err(e) => {
                 if e.event.is_some_and(|event| event.opens_session()) {
                     wait_for_floor(self.state.join_time_floor, started).await;
                 }
+                crate::metrics::record_reply("invalid", e.reason.as_str(), started.elapsed());
                 return self.send(&ServerFrame::Error(ErrorReply::from(e))).await;
             }
         };
         let reference = frame.reference.clone();
-        let opens = frame.event.name().opens_session();
-        let answer = match self.answer(frame).await {
+        let event = frame.event.name();
+        let opens = event.opens_session();
+        let answer = match self.answer(frame, allowance).await {
             Ok(answer) => answer,
             Err(e) => {
                 tracing::error!(error = %e.loggable(), "store operation failed");
@@ -197,6 +212,11 @@ impl Connection {
                 error,
             }),
         };
+        let outcome = match &reply {
+            ServerFrame::Error(e) => e.error.reason.as_str(),
+            _ => "ok",
+        };
+        crate::metrics::record_reply(event.as_str(), outcome, started.elapsed());
         self.send(&reply).await?;
         if self
             .session
@@ -213,18 +233,62 @@ impl Connection {
     }
 
     /// Runs the request against the store and names the reply (spec §§8–10).
-    async fn answer(&mut self, frame: ClientFrame) -> Result<Answer, StoreError> {
+    /// `allowance` is this frame's standing under the connection's frame
+    /// limit; like the per-address limits, it is applied after session
+    /// state and before the event's own rules (STD1-WIRE-22).
+    async fn answer(
+        &mut self,
+        frame: ClientFrame,
+        allowance: Result<(), Refused>,
+    ) -> Result<Answer, StoreError> {
         let pool = &self.state.pool;
         let Some(session) = self.session.as_ref() else {
             return match frame.event {
-                ClientEvent::Create(request) => self.create(&request).await,
-                ClientEvent::Join(request) => self.join(&request).await,
+                ClientEvent::Create(request) => {
+                    match allowance.and_then(|()| self.admit(Limit::Create)) {
+                        Ok(()) => self.create(&request).await,
+                        Err(refused) => Ok(self.refuse(refused)),
+                    }
+                }
+                ClientEvent::Join(request) => {
+                    let claims = request.pairing_hash.is_some();
+                    let admitted =
+                        allowance
+                            .and_then(|()| self.admit(Limit::Join))
+                            .and_then(|()| {
+                                if claims {
+                                    self.admit(Limit::Claim)
+                                } else {
+                                    Ok(())
+                                }
+                            });
+                    match admitted {
+                        Ok(()) => self.join(&request).await,
+                        Err(refused) => Ok(self.refuse(refused)),
+                    }
+                }
                 // STD1-WIRE-21
                 _ => Ok(Answer::error(ErrorReason::NotJoined)),
             };
         };
         let binding = session.binding;
-        let gone = |_: RoomGone| Answer::error(ErrorReason::RoomExpired);
+        let telemetry = std::sync::Arc::clone(&self.state.telemetry);
+        let gone = |g: RoomGone| {
+            if g.expired.is_some() {
+                telemetry.count(Counter::ExpiredLifetime);
+            }
+            Answer::error(ErrorReason::RoomExpired)
+        };
+        if let Err(refused) = allowance {
+            // STD1-WIRE-22: a gone room is reported before the limit.
+            return Ok(match store::check_room(pool, &binding).await? {
+                Some(g) => gone(g),
+                None if frame.event.name().opens_session() => {
+                    Answer::error(ErrorReason::AlreadyJoined)
+                }
+                None => self.refuse(refused),
+            });
+        }
         Ok(match frame.event {
             ClientEvent::Create(_) | ClientEvent::Join(_) => {
                 // STD1-WIRE-21: room_expired takes precedence over already_joined.
@@ -235,12 +299,15 @@ impl Connection {
             }
             ClientEvent::SendMessage(request) => {
                 match store::send_message(pool, &binding, &request).await? {
-                    store::SendOutcome::Sent { message, version } => Answer::OkAfter(
-                        ReplyBody::Sent(Sent {
-                            message_id: message.id,
-                        }),
-                        version,
-                    ),
+                    store::SendOutcome::Sent { message, version } => {
+                        self.state.telemetry.count(Counter::MessagesSent);
+                        Answer::OkAfter(
+                            ReplyBody::Sent(Sent {
+                                message_id: message.id,
+                            }),
+                            version,
+                        )
+                    }
                     store::SendOutcome::NotYourTurn => Answer::error(ErrorReason::NotYourTurn),
                     store::SendOutcome::Conflict => Answer::error(ErrorReason::Conflict),
                     store::SendOutcome::RoomGone(g) => gone(g),
@@ -293,7 +360,10 @@ impl Connection {
                 store::TypingOutcome::RoomGone(g) => gone(g),
             },
             ClientEvent::ExpireRoom => match store::expire_room(pool, &binding).await? {
-                store::ExpireOutcome::Expired { version } => Answer::OkAfter(done(), version),
+                store::ExpireOutcome::Expired { version } => {
+                    self.state.telemetry.count(Counter::ExpiredByParty);
+                    Answer::OkAfter(done(), version)
+                }
                 store::ExpireOutcome::RoomGone(g) => gone(g),
             },
             ClientEvent::ResetPairing(request) => {
@@ -319,8 +389,17 @@ impl Connection {
                     joined,
                     binding,
                     version,
-                    ..
+                    expired,
                 } => {
+                    let telemetry = &self.state.telemetry;
+                    telemetry.count(Counter::RoomsCreated);
+                    if expired.is_some() {
+                        telemetry.count(Counter::ExpiredLifetime);
+                    }
+                    // STD1-SRV-10: the country only ever reaches a total.
+                    if let Some(country) = request.country_iso {
+                        telemetry.count_country(country);
+                    }
                     self.open_session(binding, version, feed);
                     Answer::Ok(ReplyBody::Joined(*joined))
                 }
@@ -340,13 +419,27 @@ impl Connection {
                     joined,
                     binding,
                     version,
-                    ..
+                    paired_now,
                 } => {
+                    if paired_now {
+                        self.state.telemetry.count(Counter::RoomsPaired);
+                    }
                     self.open_session(binding, version, feed);
                     Answer::Ok(ReplyBody::Joined(*joined))
                 }
-                JoinOutcome::NotFound { .. } => Answer::error(ErrorReason::NotFound),
-                JoinOutcome::Locked { retry_after } => {
+                JoinOutcome::NotFound { expired } => {
+                    if expired.is_some() {
+                        self.state.telemetry.count(Counter::ExpiredLifetime);
+                    }
+                    Answer::error(ErrorReason::NotFound)
+                }
+                JoinOutcome::Locked {
+                    retry_after,
+                    locked_now,
+                } => {
+                    if locked_now {
+                        self.state.telemetry.count(Counter::Lockouts);
+                    }
                     Answer::Error(ErrorBody::locked(retry_after))
                 }
                 JoinOutcome::SenderMismatch => Answer::error(ErrorReason::SenderMismatch),
@@ -358,6 +451,21 @@ impl Connection {
                 }
             },
         )
+    }
+
+    /// Takes one request of a per-address limit (STD1-SRV-18).
+    fn admit(&self, limit: Limit) -> Result<(), Refused> {
+        self.state.rate_limits.check(limit, self.client)
+    }
+
+    /// The `rate_limited` answer, counted (STD1-SRV-22); it changes
+    /// nothing (STD1-WIRE-22).
+    fn refuse(&self, refused: Refused) -> Answer {
+        self.state
+            .telemetry
+            .count(Counter::RateLimited(refused.limit));
+        crate::metrics::record_rate_limited(refused.limit);
+        Answer::Error(ErrorBody::rate_limited(refused.retry_after))
     }
 
     /// Registers the new session with the hub; events after `version` queue

@@ -263,7 +263,10 @@ async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
             JoinOutcome::Unauthorized {
                 attempts_remaining: n(1)
             },
-            JoinOutcome::Locked { retry_after: n(90) },
+            JoinOutcome::Locked {
+                retry_after: n(90),
+                locked_now: true,
+            },
         ]
     );
     // The right PIN is refused like any other while the lock lasts, with
@@ -271,7 +274,11 @@ async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
     let right = join_room(&pool, &join_request(&alice, None), lockout)
         .await
         .expect("store");
-    let JoinOutcome::Locked { retry_after } = right else {
+    let JoinOutcome::Locked {
+        retry_after,
+        locked_now: false,
+    } = right
+    else {
         panic!("{right:?}");
     };
     assert!(retry_after.get() <= 90, "{retry_after}");
@@ -316,7 +323,8 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
     assert_eq!(
         tenth,
         JoinOutcome::Locked {
-            retry_after: n(1800)
+            retry_after: n(1800),
+            locked_now: true,
         }
     );
     // While locked, the right PIN gets the same answer as a wrong one.

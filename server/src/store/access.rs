@@ -82,8 +82,10 @@ pub enum JoinOutcome {
     NotFound {
         expired: Option<ExpiredRoom>,
     },
+    /// `locked_now` when this request's failure set the lock.
     Locked {
         retry_after: NonZeroU32,
+        locked_now: bool,
     },
     SenderMismatch,
     PairingInvalid {
@@ -220,7 +222,10 @@ pub async fn join_room(
     let gate = FailureGate::read(&room, now)?;
     if let Some(retry_after) = gate.lock_remaining {
         tx.rollback().await?;
-        return Ok(JoinOutcome::Locked { retry_after });
+        return Ok(JoinOutcome::Locked {
+            retry_after,
+            locked_now: false,
+        });
     }
 
     // Rule 3: a record with this access hash.
@@ -266,7 +271,10 @@ pub async fn join_room(
                 Failure::Remaining(attempts_remaining) => {
                     JoinOutcome::PairingInvalid { attempts_remaining }
                 }
-                Failure::Locked(retry_after) => JoinOutcome::Locked { retry_after },
+                Failure::Locked(retry_after) => JoinOutcome::Locked {
+                    retry_after,
+                    locked_now: true,
+                },
             };
             tx.commit().await?;
             return Ok(outcome);
@@ -322,7 +330,10 @@ pub async fn join_room(
     // Rule 5: a wrong PIN (STD1-JOIN-19).
     let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
         Failure::Remaining(attempts_remaining) => JoinOutcome::Unauthorized { attempts_remaining },
-        Failure::Locked(retry_after) => JoinOutcome::Locked { retry_after },
+        Failure::Locked(retry_after) => JoinOutcome::Locked {
+            retry_after,
+            locked_now: true,
+        },
     };
     tx.commit().await?;
     Ok(outcome)

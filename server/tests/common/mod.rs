@@ -188,15 +188,10 @@ pub async fn instance_with(
 ) -> Instance {
     use std::sync::Arc;
     let mut state = stelgano_server::app::AppState {
-        pool: pool.clone(),
-        hub: Arc::new(stelgano_server::hub::Hub::default()),
         join_time_floor: floor,
         room_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
         allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
-        timeouts: stelgano_server::app::ConnectionTimeouts::default(),
-        lockout: stelgano_server::store::Lockout::default(),
-        hsts: None,
-        feed_heartbeat: stelgano_server::feed::DEFAULT_HEARTBEAT,
+        ..stelgano_server::app::AppState::new(pool.clone())
     };
     configure(&mut state);
     let hub = Arc::clone(&state.hub);
