@@ -24,6 +24,35 @@ fn help_names_every_option_and_its_environment_variable() {
         ("--hsts-max-age", "STELGANO_HSTS_MAX_AGE"),
         ("--db-pool-size", "STELGANO_DB_POOL_SIZE"),
         ("--log-format", "STELGANO_LOG_FORMAT"),
+        (
+            "--rate-upgrades-per-minute",
+            "STELGANO_RATE_UPGRADES_PER_MINUTE",
+        ),
+        ("--rate-joins-per-minute", "STELGANO_RATE_JOINS_PER_MINUTE"),
+        (
+            "--rate-creates-per-minute",
+            "STELGANO_RATE_CREATES_PER_MINUTE",
+        ),
+        (
+            "--rate-claims-per-minute",
+            "STELGANO_RATE_CLAIMS_PER_MINUTE",
+        ),
+        ("--rate-admin-per-minute", "STELGANO_RATE_ADMIN_PER_MINUTE"),
+        (
+            "--rate-frames-per-second",
+            "STELGANO_RATE_FRAMES_PER_SECOND",
+        ),
+        ("--no-rate-limits", "STELGANO_NO_RATE_LIMITS"),
+        ("--client-ip-header", "STELGANO_CLIENT_IP_HEADER"),
+        ("--trusted-proxy", "STELGANO_TRUSTED_PROXIES"),
+        ("--telemetry", "STELGANO_TELEMETRY"),
+        (
+            "--telemetry-flush-seconds",
+            "STELGANO_TELEMETRY_FLUSH_SECONDS",
+        ),
+        ("--metrics-listen", "STELGANO_METRICS_LISTEN"),
+        ("--admin-user", "STELGANO_ADMIN_USER"),
+        ("--admin-password", "STELGANO_ADMIN_PASSWORD"),
     ] {
         assert!(
             help.contains(flag) && help.contains(env),

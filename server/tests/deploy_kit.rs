@@ -67,6 +67,19 @@ fn every_example_setting_is_an_option_whose_value_parses() {
         config.listen.ip().is_loopback(),
         "behind the proxy, loopback only"
     );
+    // STD1-SRV-21: behind the proxy, the client is named by the proxy, and
+    // only the proxy (on loopback) is trusted to name it.
+    let source = config.client_address_source();
+    assert!(source.header.is_some());
+    assert!(!source.trusted.is_empty());
+    assert!(source.trusted.iter().all(|net| net.addr().is_loopback()));
+    // STD1-SRV-23: metrics never on the public listener.
+    assert!(config.metrics_listen.is_none_or(|a| a.ip().is_loopback()));
+    // STD1-SRV-18: a public deployment limits.
+    assert_ne!(
+        config.rate_settings(),
+        stelgano_server::rate_limit::RateSettings::OFF
+    );
 }
 
 #[test]
