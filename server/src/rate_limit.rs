@@ -181,25 +181,8 @@ impl RateLimits {
         }
     }
 
-    /// Forgets addresses whose buckets are full again (STD1-SRV-1).
-    pub fn forget_idle(&self) {
-        for keyed in [
-            &self.upgrade,
-            &self.join,
-            &self.create,
-            &self.claim,
-            &self.admin,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            keyed.limiter.retain_recent();
-            keyed.limiter.shrink_to_fit();
-        }
-    }
-
-    /// How many addresses the limits currently remember.
-    pub fn remembered(&self) -> usize {
+    /// The per-address limits that are switched on.
+    fn keyed(&self) -> impl Iterator<Item = &Keyed> {
         [
             &self.upgrade,
             &self.join,
@@ -209,8 +192,19 @@ impl RateLimits {
         ]
         .into_iter()
         .flatten()
-        .map(|k| k.limiter.len())
-        .sum()
+    }
+
+    /// Forgets addresses whose buckets are full again (STD1-SRV-1).
+    pub fn forget_idle(&self) {
+        for keyed in self.keyed() {
+            keyed.limiter.retain_recent();
+            keyed.limiter.shrink_to_fit();
+        }
+    }
+
+    /// How many addresses the limits currently remember.
+    pub fn remembered(&self) -> usize {
+        self.keyed().map(|k| k.limiter.len()).sum()
     }
 }
 
