@@ -33,7 +33,18 @@ pub struct ReferenceSettings {
     /// The program to start, with its leading arguments, instead of the
     /// `stelgano-server` binary; it must take the server's arguments.
     pub program: Option<(PathBuf, Vec<String>)>,
+    /// The administration page's password (STD1-SRV-24), its user being
+    /// [`ADMIN_USER`]; without one the page is off.
+    pub admin_password: Option<String>,
 }
+
+/// The administration page's user on a reference server with a password.
+pub const ADMIN_USER: &str = "admin";
+
+/// The administration password of the browser suite's reference server: a
+/// fixed test value, for a server on a loopback port that lives for one
+/// run.
+pub const BROWSER_ADMIN_PASSWORD: &str = "conformance-admin-password";
 
 impl Default for ReferenceSettings {
     fn default() -> Self {
@@ -45,22 +56,35 @@ impl Default for ReferenceSettings {
             join_time_floor_ms: 0,
             extra_args: Vec::new(),
             program: None,
+            admin_password: None,
         }
     }
 }
 
 impl ReferenceSettings {
     /// The settings of an instance for the browser suite: production's
-    /// lockout, a production floor, and a room lifetime that outlasts a
-    /// conversation at human-like speed.
+    /// lockout, a production floor, a room lifetime that outlasts a
+    /// conversation at human-like speed, and an administration page, which
+    /// the suite looks at after the conversation.
     pub fn for_browser() -> Self {
         Self {
             lockout_attempts: 10,
             lockout_seconds: 1800,
             room_ttl_seconds: 3600,
             join_time_floor_ms: crate::timing::PRODUCTION_MIN_FLOOR_MS,
+            admin_password: Some(BROWSER_ADMIN_PASSWORD.to_owned()),
             ..Self::default()
         }
+    }
+
+    /// The administration page's credentials, when it has a password.
+    pub fn admin_credentials(&self) -> Option<crate::browser::admin::Credentials> {
+        self.admin_password
+            .as_ref()
+            .map(|password| crate::browser::admin::Credentials {
+                user: ADMIN_USER.to_owned(),
+                password: password.clone(),
+            })
     }
 
     /// The settings of an instance for the timing suite: the smallest
@@ -137,6 +161,17 @@ impl ReferenceServer {
         let log_path = data_dir.with_extension("log");
         let log =
             std::fs::File::create(&log_path).map_err(|e| StartError::Spawn(log_path.clone(), e))?;
+        // The page's switch is the password (STD1-SRV-24): given only when
+        // set, and never inherited from the harness's environment.
+        let admin_args = match &settings.admin_password {
+            Some(password) => vec![
+                "--admin-user".to_owned(),
+                ADMIN_USER.to_owned(),
+                "--admin-password".to_owned(),
+                password.clone(),
+            ],
+            None => Vec::new(),
+        };
         let child = Command::new(&binary)
             .args(&leading_args)
             .arg("--listen")
@@ -155,8 +190,11 @@ impl ReferenceServer {
             // STD1-SRV-20: the harness sends far more from one address than
             // any client would; the limits have their own tests.
             .arg("--no-rate-limits")
+            .args(&admin_args)
             .args(&settings.extra_args)
             .env_remove("DATABASE_URL")
+            .env_remove("STELGANO_ADMIN_USER")
+            .env_remove("STELGANO_ADMIN_PASSWORD")
             // What an operator who turns logging up would see (STD1-SRV-16).
             .env("RUST_LOG", "debug")
             .stdout(Stdio::null())

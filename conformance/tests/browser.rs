@@ -2,7 +2,8 @@
 //! through the command line: two headless Chromium browsers hold a whole
 //! conversation, axe-core checks every screen, the spec vectors are
 //! recomputed in Web Crypto, and a recording proxy proves the server saw no
-//! secret. Mandatory where `CI=true`; elsewhere, without chromium,
+//! secret; afterwards the reference server's administration page is opened
+//! authenticated, checked and photographed. Mandatory where `CI=true`; elsewhere, without chromium,
 //! chromedriver or axe-core, the harness skips the suite with a loud notice
 //! and this test says so.
 
@@ -50,10 +51,22 @@ fn the_reference_client_passes_the_browser_suite() {
         "browser/axe-chat-received",
         "browser/axe-locked",
         "browser/axe-expired",
+        "browser/admin-page",
+        "browser/admin-counters",
+        "browser/admin-charts",
+        "browser/axe-admin",
     ] {
         assert!(id(check), "{check} missing from {results:#?}");
     }
     let pngs = std::fs::read_dir(&shots).map(|d| d.count()).unwrap_or(0);
     assert!(pngs >= 8, "{pngs} screenshots");
+    assert!(
+        shots.join("admin-dashboard.png").is_file(),
+        "no screenshot of the administration page"
+    );
+    assert!(
+        stdout.contains("administration page: checked, Messages sent"),
+        "{stdout}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

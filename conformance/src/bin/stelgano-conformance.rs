@@ -457,20 +457,29 @@ async fn run_browser(args: &RunArgs, url: &str) -> anyhow::Result<Vec<CheckResul
         }
     };
     let served;
-    let url = match &args.target {
-        Some(_) => url.to_owned(),
+    // The administration page's credentials are known only for the
+    // reference server started here; a `--target`'s page is not looked at.
+    let (url, admin) = match &args.target {
+        Some(_) => (url.to_owned(), None),
         None => {
             println!(
                 "starting a reference server with production-like settings for the browser suite"
             );
-            served = ReferenceServer::start(&ReferenceSettings::for_browser()).await?;
-            served.url()
+            let settings = ReferenceSettings::for_browser();
+            served = ReferenceServer::start(&settings).await?;
+            (served.url(), settings.admin_credentials())
         }
     };
-    let (results, summary) =
-        browser::run(&url, &browsers, axe_source, args.screenshots.clone()).await;
+    let (results, summary) = browser::run(
+        &url,
+        &browsers,
+        axe_source,
+        args.screenshots.clone(),
+        admin.as_ref(),
+    )
+    .await;
     println!(
-        "browser: submit to screen {}; blindness: {} bytes and {} WebSocket frames read; {} screenshots",
+        "browser: submit to screen {}; blindness: {} bytes and {} WebSocket frames read; {} screenshots; administration page: {}",
         summary
             .timings
             .iter()
@@ -479,7 +488,8 @@ async fn run_browser(args: &RunArgs, url: &str) -> anyhow::Result<Vec<CheckResul
             .join(", "),
         summary.bytes_inspected,
         summary.frames_inspected,
-        summary.screenshots.len()
+        summary.screenshots.len(),
+        summary.admin
     );
     Ok(results)
 }

@@ -106,13 +106,26 @@ impl Driver {
     /// A new headless browser with a profile of its own, sized like a
     /// phone.
     pub async fn session(&self, name: &str) -> Result<Client, DriverError> {
+        self.session_with(name, &[]).await
+    }
+
+    /// A new headless browser for looking at a page the way a desktop
+    /// screenshot shows it: without scrollbars, which a headless window
+    /// otherwise paints into the picture. The caller sizes the window.
+    pub async fn desktop_session(&self, name: &str) -> Result<Client, DriverError> {
+        self.session_with(name, &["--hide-scrollbars"]).await
+    }
+
+    async fn session_with(&self, name: &str, extra: &[&str]) -> Result<Client, DriverError> {
         let profile = self.profiles.join(name);
         std::fs::create_dir_all(&profile).map_err(DriverError::Spawn)?;
+        let mut args = chromium_args(&profile);
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": self.chromium,
-                "args": chromium_args(&profile),
+                "args": args,
             },
         });
         let serde_json::Value::Object(capabilities) = capabilities else {

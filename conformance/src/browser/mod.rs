@@ -14,8 +14,16 @@
 //!   password managers, keyboards and translators leave alone;
 //! * `browser/blindness`: nothing the users typed, no plaintext and no key
 //!   reached the server, by the proxy's decoding of every request and
-//!   WebSocket frame (STD1-CLI-1).
+//!   WebSocket frame (STD1-CLI-1);
+//! * `browser/admin-page`, `browser/admin-counters`, `browser/admin-charts`
+//!   and `browser/axe-admin`: where the harness knows the administration
+//!   password (its own reference server), the page `/admin` opened
+//!   authenticated after the conversation shows its title, counts the
+//!   conversation's messages, draws its charts and passes axe-core
+//!   (STD1-SRV-24, STD1-CLI-24); with a `--target` they are not run, and
+//!   the summary says so.
 
+pub mod admin;
 pub mod axe;
 pub mod blindness;
 pub mod conversation;
@@ -64,6 +72,7 @@ pub fn requirements() -> Vec<&'static str> {
         .iter()
         .chain(&hygiene::REQUIREMENTS)
         .chain(&traffic::REQUIREMENTS)
+        .chain(&admin::REQUIREMENTS)
         .chain(&["STD1-CLI-1", "STD1-CLI-24", "STD1-SRV-2"])
         .copied()
         .collect();
@@ -84,6 +93,38 @@ pub struct BrowserSummary {
     pub bytes_inspected: usize,
     pub frames_inspected: usize,
     pub screenshots: Vec<PathBuf>,
+    /// What became of the administration page: the "Messages sent" total
+    /// it showed, or why it was not looked at.
+    pub admin: AdminSummary,
+}
+
+/// The administration page's part of the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminSummary {
+    /// Looked at; the "Messages sent" total, if the page showed one.
+    Checked { messages_sent: Option<u64> },
+    /// Not looked at, and why (not a failure).
+    NotChecked(String),
+}
+
+impl Default for AdminSummary {
+    fn default() -> Self {
+        Self::NotChecked("no administration credentials".into())
+    }
+}
+
+impl std::fmt::Display for AdminSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Checked {
+                messages_sent: Some(n),
+            } => write!(f, "checked, {} {n}", admin::MESSAGES_SENT),
+            Self::Checked {
+                messages_sent: None,
+            } => write!(f, "checked, no {} total found", admin::MESSAGES_SENT),
+            Self::NotChecked(why) => write!(f, "not checked ({why})"),
+        }
+    }
 }
 
 /// Why the suite cannot run here at all.
@@ -104,12 +145,16 @@ pub fn available() -> Result<(Browsers, String), Unavailable> {
 }
 
 /// Runs the suite against the server behind `ws_url` (its client is served
-/// at the same host and port).
+/// at the same host and port). With `admin`, the credentials of the
+/// server's administration page, the page is checked after the
+/// conversation; without them (a `--target`, whose password the harness
+/// does not know) it is not, and the summary says so.
 pub async fn run(
     ws_url: &str,
     browsers: &Browsers,
     axe_source: String,
     screenshots: Option<PathBuf>,
+    admin: Option<&admin::Credentials>,
 ) -> (Vec<CheckResult>, BrowserSummary) {
     let started = Instant::now();
     let mut summary = BrowserSummary::default();
@@ -204,6 +249,28 @@ pub async fn run(
     ));
     summary.timings = conversation.timings.clone();
     summary.screenshots = conversation.screenshots.clone();
+    // Last, so that its counters include every message the conversation
+    // sent; in a browser of its own, straight to the server (`admin.rs`).
+    summary.admin = match admin {
+        Some(credentials) => {
+            let look = admin::run(
+                &driver,
+                upstream,
+                credentials,
+                options.axe_source.as_deref().unwrap_or_default(),
+                options.screenshots.as_deref(),
+            )
+            .await;
+            results.extend(look.checks);
+            summary.screenshots.extend(look.screenshot);
+            AdminSummary::Checked {
+                messages_sent: look.messages_sent,
+            }
+        }
+        None => AdminSummary::NotChecked(
+            "a --target's password is not known; only the reference server's is".into(),
+        ),
+    };
     (results, summary)
 }
 

@@ -187,7 +187,7 @@ fn live(f: &mut fmt::Formatter<'_>, live: &LiveTotals) -> fmt::Result {
         ("Live rooms", "in the store", live.live_rooms),
         ("Paired rooms", "of the live rooms", live.paired_rooms),
         (
-            "Rooms holding a message",
+            "Rooms with a message",
             "of the live rooms",
             live.rooms_with_message,
         ),
