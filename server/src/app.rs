@@ -10,6 +10,7 @@ use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use sqlx::PgPool;
 use stelgano_spec::constants::{MAX_FRAME_BYTES, WS_PATH, WS_SUBPROTOCOL};
 use tokio::net::TcpListener;
@@ -361,6 +362,15 @@ pub async fn serve_with(
     let _ = listening.await;
     let hub = Arc::clone(&state.hub);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // A sender gets its own broadcast and then its reply, two small writes
+    // in a row (STD1-WIRE-30). With Nagle's algorithm the second waits for
+    // the client's delayed acknowledgement of the first, about 40 ms on
+    // Linux, on every send (measured with `benches/send_path.rs`).
+    let listener = listener.tap_io(|stream| {
+        if stream.set_nodelay(true).is_err() {
+            tracing::debug!("TCP_NODELAY could not be set");
+        }
+    });
     let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
     let graceful = async move {
         shutdown.await;
