@@ -280,6 +280,8 @@ pub async fn run_flusher(telemetry: std::sync::Arc<Telemetry>, pool: PgPool, eve
     loop {
         ticker.tick().await;
         if let Err(e) = telemetry.flush(&pool).await {
+            // The batch is kept for the next attempt.
+            metrics::counter!(crate::metrics::TELEMETRY_FLUSH_FAILURES).increment(1);
             tracing::warn!(error = %crate::store::StoreError::from(e).loggable(), "telemetry flush failed");
         }
     }

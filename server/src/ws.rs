@@ -251,17 +251,15 @@ impl Connection {
                     }
                 }
                 ClientEvent::Join(request) => {
-                    let claims = request.pairing_hash.is_some();
+                    // A join with a pairing code is also a slot-2 claim,
+                    // whichever answer the room would give it.
+                    let limits: &[Limit] = if request.pairing_hash.is_some() {
+                        &[Limit::Join, Limit::Claim]
+                    } else {
+                        &[Limit::Join]
+                    };
                     let admitted =
-                        allowance
-                            .and_then(|()| self.admit(Limit::Join))
-                            .and_then(|()| {
-                                if claims {
-                                    self.admit(Limit::Claim)
-                                } else {
-                                    Ok(())
-                                }
-                            });
+                        allowance.and_then(|()| limits.iter().try_for_each(|l| self.admit(*l)));
                     match admitted {
                         Ok(()) => self.join(&request).await,
                         Err(refused) => Ok(self.refuse(refused)),

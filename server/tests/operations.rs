@@ -955,3 +955,38 @@ async fn metrics_expose_no_identifier() {
     }
     metrics.abort();
 }
+
+#[tokio::test]
+async fn a_failed_batch_is_kept_for_the_next_one() {
+    // STD1-SRV-22, D-42: increments live in memory until a batch is written;
+    // a write that fails loses nothing.
+    use stelgano_server::telemetry::Counter;
+    let telemetry = Telemetry::new(true);
+    telemetry.count_n(Counter::MessagesSent, 3);
+    telemetry.count_country("SE".parse().expect("code"));
+    let today = time::OffsetDateTime::now_utc().date();
+
+    let closed = common::fresh_pool().await;
+    closed.close().await;
+    assert!(telemetry.flush(&closed).await.is_err());
+    assert_eq!(telemetry.pending_for(today).get(Counter::MessagesSent), 3);
+
+    let pool = common::fresh_pool().await;
+    telemetry.flush(&pool).await.expect("written");
+    let stored: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(count), 0)::bigint FROM telemetry_daily WHERE counter = 'messages_sent'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("sum");
+    assert_eq!(stored, 3);
+    let sweden: i64 = sqlx::query_scalar(
+        "SELECT rooms_created FROM telemetry_countries WHERE country_iso = 'SE'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("country total");
+    assert_eq!(sweden, 1);
+    // Written once: the memory is empty again.
+    assert_eq!(telemetry.pending_for(today).get(Counter::MessagesSent), 0);
+}
