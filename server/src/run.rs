@@ -18,6 +18,9 @@ use crate::local_pg::{Durability, LocalCluster};
 use crate::rate_limit::RateLimits;
 use crate::telemetry::Telemetry;
 
+/// Below this many characters the administration password draws a warning.
+const MIN_ADMIN_PASSWORD_CHARS: usize = 16;
+
 /// Database created in the private cluster.
 const LOCAL_DATABASE: &str = "stelgano";
 
@@ -36,6 +39,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!(
             seconds = config.lockout_seconds,
             "lock duration shorter than the production minimum of 1800 seconds"
+        );
+    }
+    if let Some(password) = &config.admin_password
+        && (password.chars().count() < MIN_ADMIN_PASSWORD_CHARS
+            || password.starts_with("change-me"))
+    {
+        // STD1-SRV-24: Basic authentication is only as good as the password.
+        tracing::warn!(
+            "the administration password is short or the example's placeholder; use a long random one"
         );
     }
     if config.client_ip_header.is_some() == config.trusted_proxies.is_empty() {

@@ -86,7 +86,8 @@ fn more_than_ten_attempts_before_a_lock_is_refused() {
 #[test]
 fn settings_outside_production_are_warned_about_at_start_up() {
     // STD1-JOIN-18 (lockout), STD1-JOIN-21 (time floor), STD1-SRV-15 (HSTS
-    // max-age). The warnings come before the database is touched, so an
+    // max-age), a weak administration password and a proxy header without
+    // trusted proxies. The warnings come before the database is touched, so an
     // unusable DATABASE_URL ends the run right after them.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
         .args([
@@ -96,6 +97,10 @@ fn settings_outside_production_are_warned_about_at_start_up() {
             "50",
             "--hsts-max-age",
             "60",
+            "--admin-password",
+            "short",
+            "--client-ip-header",
+            "x-forwarded-for",
         ])
         .env("DATABASE_URL", "not-a-url")
         .env("RUST_LOG", "warn")
@@ -107,6 +112,9 @@ fn settings_outside_production_are_warned_about_at_start_up() {
         "lock duration shorter",
         "join time floor below",
         "HSTS max-age",
+        // STD1-SRV-24, STD1-SRV-21
+        "administration password is short",
+        "--client-ip-header and --trusted-proxy work only together",
     ] {
         assert!(stderr.contains(warning), "{warning}:\n{stderr}");
     }
