@@ -43,6 +43,9 @@ pub struct Connection {
     /// (a log that names it links a client's network address to a room,
     /// STD1-SRV-16).
     local_addr: Option<SocketAddr>,
+    /// Whether frames are written to `log` (off for load, see
+    /// [`Connection::open_for_load`]).
+    logging: bool,
     /// Every frame sent and received, for reports.
     pub log: Vec<String>,
 }
@@ -50,13 +53,30 @@ pub struct Connection {
 impl Connection {
     /// Opens a connection; `name` labels it in the log.
     pub async fn open(url: &str, name: &str) -> Result<Self, ClientError> {
-        let (ws, _) =
-            tokio_tungstenite::connect_async(url)
-                .await
-                .map_err(|e| ClientError::Connect {
-                    url: url.to_owned(),
-                    reason: e.to_string(),
-                })?;
+        Self::connect(url, name, false, true).await
+    }
+
+    /// Opens a connection for the benches: `TCP_NODELAY` on, so that a
+    /// small frame is not held back waiting for an ACK (tens of
+    /// milliseconds on loopback, which would swamp what is measured), and
+    /// no frame log, which over millions of frames would cost the load
+    /// generator memory and time that belong to the server.
+    pub async fn open_for_load(url: &str, name: &str) -> Result<Self, ClientError> {
+        Self::connect(url, name, true, false).await
+    }
+
+    async fn connect(
+        url: &str,
+        name: &str,
+        no_delay: bool,
+        logging: bool,
+    ) -> Result<Self, ClientError> {
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, no_delay)
+            .await
+            .map_err(|e| ClientError::Connect {
+                url: url.to_owned(),
+                reason: e.to_string(),
+            })?;
         let local_addr = match ws.get_ref() {
             MaybeTlsStream::Plain(tcp) => tcp.local_addr().ok(),
             _ => None,
@@ -66,8 +86,17 @@ impl Connection {
             name: name.to_owned(),
             next_ref: 0,
             local_addr,
+            logging,
             log: Vec::new(),
         })
+    }
+
+    /// Adds a line to the log, when this connection keeps one; the line is
+    /// only formatted then.
+    fn note(&mut self, line: impl FnOnce(&str) -> String) {
+        if self.logging {
+            self.log.push(line(&self.name));
+        }
     }
 
     /// This side's `ip:port` of the connection, when it is plain TCP.
@@ -88,7 +117,7 @@ impl Connection {
             event,
         }
         .to_json();
-        self.log.push(format!("{} -> {text}", self.name));
+        self.note(|name| format!("{name} -> {text}"));
         self.ws
             .send(Message::text(text))
             .await
@@ -98,7 +127,7 @@ impl Connection {
 
     /// Sends a text frame as it is, valid or not.
     pub async fn send_text(&mut self, text: &str) -> Result<(), ClientError> {
-        self.log.push(format!("{} -> {text}", self.name));
+        self.note(|name| format!("{name} -> {text}"));
         self.ws
             .send(Message::text(text))
             .await
@@ -115,11 +144,11 @@ impl Connection {
             let incoming = match message {
                 None => Incoming::Gone,
                 Some(Err(e)) => {
-                    self.log.push(format!("{} <- (ended: {e})", self.name));
+                    self.note(|name| format!("{name} <- (ended: {e})"));
                     return Ok(Incoming::Gone);
                 }
                 Some(Ok(Message::Text(text))) => {
-                    self.log.push(format!("{} <- {}", self.name, text.as_str()));
+                    self.note(|name| format!("{name} <- {}", text.as_str()));
                     match ServerFrame::from_json(text.as_str()) {
                         Some(frame) => Incoming::Frame(frame),
                         None => return Err(ClientError::NotAFrame(text.as_str().to_owned())),
@@ -127,7 +156,7 @@ impl Connection {
                 }
                 Some(Ok(Message::Close(frame))) => {
                     let code = frame.as_ref().map(|f| u16::from(f.code));
-                    self.log.push(format!("{} <- close {code:?}", self.name));
+                    self.note(|name| format!("{name} <- close {code:?}"));
                     Incoming::Close(code)
                 }
                 Some(Ok(Message::Binary(_))) => {
@@ -142,7 +171,7 @@ impl Connection {
     /// Closes the connection from this side and waits, briefly, for the
     /// server's answering close.
     pub async fn close(mut self) -> Vec<String> {
-        self.log.push(format!("{} -> close", self.name));
+        self.note(|name| format!("{name} -> close"));
         let _ = self.ws.close(None).await;
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(Ok(_)) = self.ws.next().await {}

@@ -5,6 +5,7 @@
 //! The `model` suite replays the traces the room model exported
 //! (`conformance/traces/`, see `model/README.md`).
 
+pub mod bench;
 pub mod browser;
 pub mod client;
 pub mod corpus;

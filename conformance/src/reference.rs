@@ -225,6 +225,12 @@ impl ReferenceServer {
         )
     }
 
+    /// The server process's id, for the benches that read its memory and
+    /// file descriptors from `/proc/<pid>/`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The file the server logs to.
     pub fn log_path(&self) -> &Path {
         &self.log_path

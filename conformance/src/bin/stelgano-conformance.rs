@@ -3,6 +3,8 @@
 //! ```text
 //! stelgano-conformance run [--target ws://HOST:PORT/ws] [--suite vectors,model,features,timing]
 //!                          [--skip FILE] [--junit FILE] [--json FILE] [--strict]
+//! stelgano-conformance bench [--smoke] [--rooms N] [--duration SECS] [--idle N] [--joins N]
+//!                            [--json FILE] [--charts DIR] [--target ws://HOST:PORT/ws]
 //! ```
 //!
 //! Without `--target` it starts the reference server (with a private
@@ -39,6 +41,77 @@ enum Command {
     /// Lists every requirement with the code and the checks that cite it;
     /// fails when a MUST requirement of servers has no check.
     Coverage(CoverageArgs),
+    /// Measures a server under load with the real protocol, beside its
+    /// baselines (issue 8): reply throughput and latency, idle
+    /// connections, a join storm, two instances on one database.
+    Bench(Box<BenchArgs>),
+}
+
+/// Sizes left out take the full run's defaults, or the smoke run's with
+/// `--smoke`.
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// A run of about twenty seconds with small sizes, for CI.
+    #[arg(long)]
+    smoke: bool,
+    /// Active rooms of the headline figures [default: 200; smoke: 8].
+    #[arg(long)]
+    rooms: Option<usize>,
+    /// Room counts of the closed-loop ladder, separated by commas
+    /// [default: 1,10,50,100,200,400; smoke: 1,8].
+    #[arg(long, value_delimiter = ',')]
+    ladder: Option<Vec<usize>>,
+    /// Seconds of each measurement [default: 10; smoke: 1.5].
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Seconds of warm-up before each measurement [default: 2; smoke: 0.5].
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Idle joined connections of scenario (b); 0 skips it
+    /// [default: 20000; smoke: 200].
+    #[arg(long)]
+    idle: Option<usize>,
+    /// Joins of the join storm; 0 skips it [default: 20000; smoke: 300].
+    #[arg(long)]
+    joins: Option<u64>,
+    /// Clients joining at once in the storm [default: 64; smoke: 8].
+    #[arg(long)]
+    join_clients: Option<usize>,
+    /// The open loop's offered rates, as shares of the highest
+    /// closed-loop throughput, separated by commas; the last is the
+    /// headline [default: 0.25,0.5,0.75; smoke: 0.75].
+    #[arg(long, value_delimiter = ',')]
+    open_loop_shares: Option<Vec<f64>>,
+    /// Skip the pgbench baseline.
+    #[arg(long)]
+    no_pgbench: bool,
+    /// Skip the two-instance scenario.
+    #[arg(long)]
+    no_fanout: bool,
+    /// A server to measure (its rate limits off) instead of the reference
+    /// server the bench would start.
+    #[arg(long)]
+    target: Option<String>,
+    /// A second instance of the target on the same database, for the
+    /// two-instance scenario.
+    #[arg(long, requires = "target")]
+    target_b: Option<String>,
+    /// The target's database, for the pgbench baseline.
+    #[arg(long, requires = "target")]
+    database_url: Option<String>,
+    /// The target's process id, for its CPU time and the idle scenario.
+    #[arg(long, requires = "target")]
+    server_pid: Option<u32>,
+    /// An argument for the reference servers the bench starts (repeat),
+    /// e.g. `--server-arg=--db-pool-size=32`.
+    #[arg(long, allow_hyphen_values = true)]
+    server_arg: Vec<String>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Write throughput.svg and latency.svg into this directory.
+    #[arg(long)]
+    charts: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -149,6 +222,7 @@ fn main() -> ExitCode {
     let args = match cli.command {
         Command::Run(args) => *args,
         Command::Coverage(args) => return coverage(args),
+        Command::Bench(args) => return bench(*args),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -206,6 +280,69 @@ fn coverage(args: CoverageArgs) -> ExitCode {
             missing.join(", ")
         );
         ExitCode::FAILURE
+    }
+}
+
+/// The `bench` command: exit 0 when every scenario ran, 1 when one
+/// failed, 2 when the bench could not start.
+fn bench(args: BenchArgs) -> ExitCode {
+    use stelgano_conformance::bench;
+    let mut options = if args.smoke {
+        bench::Options::smoke()
+    } else {
+        bench::Options::full()
+    };
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).map_err(|e| format!("{s} s: {e}"));
+    let durations = args
+        .duration
+        .map(seconds)
+        .transpose()
+        .and_then(|d| Ok((d, args.warmup.map(seconds).transpose()?)));
+    match durations {
+        Ok((duration, warmup)) => {
+            options.measure = duration.unwrap_or(options.measure);
+            options.warmup = warmup.unwrap_or(options.warmup);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    options.rooms = args.rooms.unwrap_or(options.rooms);
+    options.ladder = args.ladder.unwrap_or(options.ladder);
+    options.idle = args.idle.unwrap_or(options.idle);
+    options.joins = args.joins.unwrap_or(options.joins);
+    options.join_clients = args.join_clients.unwrap_or(options.join_clients);
+    options.open_loop_shares = args.open_loop_shares.unwrap_or(options.open_loop_shares);
+    options.pgbench = !args.no_pgbench;
+    options.fanout = !args.no_fanout;
+    options.target = args.target;
+    options.target_b = args.target_b;
+    options.database_url = args.database_url;
+    options.server_pid = args.server_pid;
+    options.server_args = args.server_arg;
+    options.json = args.json;
+    options.charts = args.charts;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(bench::run(&options)) {
+        Ok(report) => {
+            print!("{}", bench::table::render(&report));
+            if report.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
