@@ -36,6 +36,11 @@ pub struct ReferenceSettings {
     /// The administration page's password (STD1-SRV-24), its user being
     /// [`ADMIN_USER`]; without one the page is off.
     pub admin_password: Option<String>,
+    /// The server's `RUST_LOG`. `debug` by default, which is what an
+    /// operator who turns logging up would see (the features that read the
+    /// log for leaks want it, STD1-SRV-16); the benches run at production's
+    /// `info`.
+    pub log_filter: String,
 }
 
 /// The administration page's user on a reference server with a password.
@@ -57,6 +62,7 @@ impl Default for ReferenceSettings {
             extra_args: Vec::new(),
             program: None,
             admin_password: None,
+            log_filter: "debug".to_owned(),
         }
     }
 }
@@ -195,8 +201,7 @@ impl ReferenceServer {
             .env_remove("DATABASE_URL")
             .env_remove("STELGANO_ADMIN_USER")
             .env_remove("STELGANO_ADMIN_PASSWORD")
-            // What an operator who turns logging up would see (STD1-SRV-16).
-            .env("RUST_LOG", "debug")
+            .env("RUST_LOG", &settings.log_filter)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -66,7 +66,7 @@ use divan::{Bencher, black_box};
 use futures_util::{SinkExt, StreamExt};
 use sqlx::{ConnectOptions, PgPool};
 use stelgano_server::app::{AppState, ConnectionTimeouts};
-use stelgano_server::local_pg::{Durability, LocalCluster};
+use stelgano_server::local_pg::{DEFAULT_MAX_CONNECTIONS, Durability, LocalCluster};
 use stelgano_server::telemetry::{Counter, Telemetry};
 use stelgano_spec::derive::{PartyHashes, Phone, Pin};
 use stelgano_spec::ids::{MessageId, PairingHash, SenderHash};
@@ -181,7 +181,7 @@ impl Env {
             .map_or(0, |d| d.as_nanos());
         let dir =
             std::env::temp_dir().join(format!("stelgano-bench-pg-{}-{stamp}", std::process::id()));
-        let cluster = match LocalCluster::start(&dir, None, Durability::Throwaway) {
+        let cluster = match LocalCluster::start(&dir, None, Durability::Throwaway, DEFAULT_MAX_CONNECTIONS) {
             Ok(cluster) => Cluster { cluster, dir },
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);

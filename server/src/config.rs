@@ -105,6 +105,15 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
 
+    /// `max_connections` of the private PostgreSQL cluster the server
+    /// starts when no DATABASE_URL is given (ignored with one, and when the
+    /// cluster is already running). Every instance's pool, and any tool
+    /// such as pgbench, shares it.
+    #[arg(long, env = "STELGANO_LOCAL_PG_MAX_CONNECTIONS",
+          default_value_t = crate::local_pg::DEFAULT_MAX_CONNECTIONS,
+          value_parser = clap::value_parser!(u32).range(10..=10000))]
+    pub local_pg_max_connections: u32,
+
     /// Log format.
     #[arg(long, env = "STELGANO_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -66,6 +66,10 @@ pub struct LocalCluster {
     started_here: bool,
 }
 
+/// PostgreSQL's own default for `max_connections`, and the private
+/// cluster's unless told otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 100;
+
 /// How durable the cluster must be. Tests trade crash safety for speed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
@@ -79,10 +83,15 @@ impl LocalCluster {
     /// Creates the cluster in `data_dir` if needed, and starts it unless it
     /// is already running. The binaries come from `bin_dir` when given,
     /// otherwise from `PATH` or Debian's installation directory.
+    ///
+    /// `max_connections` applies when this call starts the cluster; it
+    /// bounds the connections of every server instance and tool sharing the
+    /// cluster ([`DEFAULT_MAX_CONNECTIONS`] is PostgreSQL's own default).
     pub fn start(
         data_dir: &Path,
         bin_dir: Option<&Path>,
         durability: Durability,
+        max_connections: u32,
     ) -> Result<Self, LocalPgError> {
         let bin_dir = match bin_dir {
             Some(dir) if has_binaries(dir) => dir.to_path_buf(),
@@ -126,7 +135,7 @@ impl LocalCluster {
         }
         cluster.prepare_dir(&cluster.socket_dir.clone(), 0o700)?;
         if !cluster.is_running() {
-            cluster.pg_start(durability)?;
+            cluster.pg_start(durability, max_connections)?;
             cluster.started_here = true;
         }
         Ok(cluster)
@@ -199,7 +208,7 @@ impl LocalCluster {
         self.run("initdb", &args).map(drop)
     }
 
-    fn pg_start(&self, durability: Durability) -> Result<(), LocalPgError> {
+    fn pg_start(&self, durability: Durability, max_connections: u32) -> Result<(), LocalPgError> {
         let data = self.data_arg();
         let log = self
             .data_dir
@@ -208,7 +217,7 @@ impl LocalCluster {
             .into_owned();
         let mut options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -p {PORT} -c unix_socket_permissions=0700 \
-             -c log_min_error_statement=panic -c log_error_verbosity=terse",
+             -c log_min_error_statement=panic -c log_error_verbosity=terse -c max_connections={max_connections}",
             self.socket_dir.display()
         );
         if durability == Durability::Throwaway {

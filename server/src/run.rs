@@ -74,7 +74,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             let cluster = tokio::task::spawn_blocking({
                 let dir = config.data_dir.clone();
                 let bin_dir = config.pg_bin_dir.clone();
-                move || LocalCluster::start(&dir, bin_dir.as_deref(), Durability::Durable)
+                let max_connections = config.local_pg_max_connections;
+                move || LocalCluster::start(&dir, bin_dir.as_deref(), Durability::Durable, max_connections)
             })
             .await?
             .context("starting the private PostgreSQL cluster")?;

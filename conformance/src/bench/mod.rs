@@ -330,18 +330,29 @@ async fn start_servers(options: &Options, progress: &Progress) -> Result<Servers
 
 /// The reference server's settings for a bench: no join time floor, a
 /// lifetime no run outlives, production's lockout (no bench fails a
-/// join), the sweep at its default.
+/// join), the sweep at its default, production's log level, and a private
+/// cluster with connections for pgbench's clients beside the server's pool.
 fn bench_settings(options: &Options) -> ReferenceSettings {
+    let mut extra_args = vec![
+        "--local-pg-max-connections".to_owned(),
+        PGBENCH_CLUSTER_CONNECTIONS.to_string(),
+    ];
+    extra_args.extend(options.server_args.iter().cloned());
     ReferenceSettings {
         lockout_attempts: 10,
         lockout_seconds: 1800,
         room_ttl_seconds: 24 * 3600,
         sweep_seconds: 20,
         join_time_floor_ms: 0,
-        extra_args: options.server_args.clone(),
+        extra_args,
+        log_filter: "info".to_owned(),
         ..ReferenceSettings::default()
     }
 }
+
+/// `max_connections` of the bench's private cluster: pgbench runs one
+/// client per room, up to the ladder's 400, beside the server's pool.
+const PGBENCH_CLUSTER_CONNECTIONS: u32 = 450;
 
 /// Scenario (a): the closed-loop ladder, then the open loop at the
 /// headline room count, at each share of the highest closed-loop

@@ -4,13 +4,12 @@
 //!
 //! A reply costs one transaction, so the commit rate of that transaction is
 //! the most any server on this database can reach; the load test reports
-//! its throughput as a ratio to this figure. The baseline mirrors the
-//! server's statements one for one (nine round trips: `BEGIN`, the room
-//! lock, the operation time, the current message, `DELETE`, `INSERT`, the
-//! version bump, `pg_notify`, `COMMIT`; see the script), with parameters of
-//! the same sizes, so the ratio measures what the server adds and nothing
-//! else. If the server's send changes shape (fewer round trips, a
-//! function), the script must change with it.
+//! its throughput as a ratio to this figure. The baseline is the server's
+//! own send, the one-statement SQL function of
+//! `migrations/0003_send_function.sql` (see the script), with parameters of
+//! the same sizes and a `new_message` frame built the same way, so the ratio
+//! measures what the server adds and nothing else. If the server's send
+//! changes shape, the script must change with it.
 //!
 //! It runs in a database of its own, [`DATABASE`], created and dropped
 //! here: notifications only reach listeners of the database they were sent
@@ -24,7 +23,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
-use stelgano_spec::ids::{MessageId, RoomId, SenderHash};
+use stelgano_spec::ids::{MessageId, SenderHash};
 use stelgano_spec::wire::{Broadcast, Ciphertext, Iv, Message, ServerFrame, Timestamp};
 
 /// The pgbench script: one send's statements.
@@ -148,12 +147,12 @@ async fn run(
 
     let dir = scratch_dir()?;
     let script = dir.join("send.pgbench");
-    let outcome = async {
+    let outcome: Result<PgbenchResult, String> = async {
         std::fs::write(&script, SCRIPT)
             .map_err(|e| format!("writing {}: {e}", script.display()))?;
-        let payload = notify_payload(&ciphertext)?;
+        let frame = frame_template(&ciphertext)?;
         let seconds = duration.as_secs().max(1);
-        let output = pgbench(options, &script, clients, seconds, &ciphertext, &payload).await?;
+        let output = pgbench(options, &script, clients, seconds, &ciphertext, &frame).await?;
         let mut result = parse_output(&output)?;
         result.clients = clients;
         result.duration_s = seconds as f64;
@@ -161,12 +160,42 @@ async fn run(
     }
     .await;
     let _ = std::fs::remove_dir_all(&dir);
-    outcome
+    let result = outcome?;
+    every_send_was_sent(&scratch, &result).await?;
+    Ok(result)
+}
+
+/// Checks that the baseline measured sends, not refusals: each `sent`
+/// increments its room's version, so the versions must add up to the
+/// transactions pgbench counted (plus at most one per client that pgbench
+/// stopped in flight at the end of the run, which may still commit).
+async fn every_send_was_sent(
+    scratch: &PgConnectOptions,
+    result: &PgbenchResult,
+) -> Result<(), String> {
+    let mut conn = PgConnection::connect_with(scratch)
+        .await
+        .map_err(|e| format!("connecting to {DATABASE}: {e}"))?;
+    let sent: i64 = sqlx::query_scalar("SELECT COALESCE(sum(version - 1), 0)::bigint FROM rooms")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| format!("reading the room versions: {e}"))?;
+    let _ = conn.close().await;
+    let counted = i64::try_from(result.transactions).unwrap_or(i64::MAX);
+    let in_flight = i64::try_from(result.clients).unwrap_or(i64::MAX);
+    if sent < counted || sent > counted.saturating_add(in_flight) {
+        return Err(format!(
+            "pgbench counted {counted} transactions but the rooms took {sent} messages: \
+             the baseline's sends were refused"
+        ));
+    }
+    Ok(())
 }
 
 /// One room per pgbench client (`md5(client_id)` as its id, which the
 /// script computes the same way), each with both access records and a
-/// current message by slot 1, so the first send is slot 2's reply.
+/// current message by slot 1 (id `md5(client_id/0)`), so the first send is
+/// slot 2's reply to it.
 async fn populate(
     conn: &mut PgConnection,
     clients: usize,
@@ -192,7 +221,7 @@ async fn populate(
     }
     sqlx::query(
         "INSERT INTO messages (room_id, id, author_slot, ciphertext, iv, sent_at)
-         SELECT md5(i::text)::uuid, gen_random_uuid(), 1, $2, $3, date_trunc('second', now())
+         SELECT md5(i::text)::uuid, md5(i || '/0')::uuid, 1, $2, $3, date_trunc('second', now())
          FROM generate_series(0, $1 - 1) AS i",
     )
     .bind(n)
@@ -207,33 +236,30 @@ async fn populate(
     Ok(())
 }
 
-/// A notification payload exactly as long as the server's for a send with
-/// this ciphertext: its `new_message` frame behind the event header
-/// (`room|version|audience|part|parts|`, server/src/store/events.rs). A
-/// frame this small is one part; a ciphertext near 8 KiB would make the
-/// server send several notifications, which this baseline does not.
-fn notify_payload(ciphertext: &[u8]) -> Result<String, String> {
-    let ids = random_bytes(16 + 16 + 32 + 12)?;
-    let array = |range: std::ops::Range<usize>| ids[range].to_vec();
-    let to16 = |v: Vec<u8>| <[u8; 16]>::try_from(v).map_err(|_| "16 bytes".to_owned());
-    let room = RoomId::from_random_bytes(to16(array(0..16))?);
+/// The `new_message` frame a send with this ciphertext publishes, split
+/// around its `sent_at` value as the server splits it
+/// (server/src/store/send.rs): the SQL function writes the operation time
+/// in between, so the baseline's notifications are the server's size.
+fn frame_template(ciphertext: &[u8]) -> Result<(String, String), String> {
+    let ids = random_bytes(16 + 32 + 12)?;
     let message = Message {
-        id: MessageId::from_random_bytes(to16(array(16..32))?),
-        sender_hash: SenderHash::try_from(&ids[32..64]).map_err(|e| e.to_string())?,
+        id: MessageId::from_random_bytes(
+            <[u8; 16]>::try_from(&ids[0..16]).map_err(|_| "16 bytes".to_owned())?,
+        ),
+        sender_hash: SenderHash::try_from(&ids[16..48]).map_err(|e| e.to_string())?,
         ciphertext: Ciphertext::from_bytes(ciphertext.to_vec())
             .map_err(|e| format!("ciphertext: {e:?}"))?,
-        iv: Iv::try_from(&ids[64..76]).map_err(|e| format!("iv: {e:?}"))?,
-        sent_at: Timestamp::now(),
+        iv: Iv::try_from(&ids[48..60]).map_err(|e| format!("iv: {e:?}"))?,
+        sent_at: Timestamp::EPOCH,
         read_at: None,
         edited: false,
     };
     let frame = ServerFrame::Broadcast(Broadcast::NewMessage(message)).to_json();
-    // A version of a few thousand sends: four digits.
-    let payload = format!("{room}|1000|all|0|1|{frame}");
-    if payload.len() >= 8000 {
-        return Err("the baseline's ciphertext is too large for one notification".into());
+    let member = format!("\"sent_at\":\"{}\"", Timestamp::EPOCH);
+    match frame.split_once(member.as_str()) {
+        Some((head, tail)) => Ok((format!("{head}\"sent_at\":\""), format!("\"{tail}"))),
+        None => Err("a new_message frame without sent_at".into()),
     }
-    Ok(payload)
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
@@ -289,7 +315,7 @@ async fn pgbench(
     clients: usize,
     seconds: u64,
     ciphertext: &[u8],
-    payload: &str,
+    (head, tail): &(String, String),
 ) -> Result<String, String> {
     let binary = pgbench_binary()?;
     let host = match options.get_socket() {
@@ -311,7 +337,10 @@ async fn pgbench(
         .arg("-D")
         .arg(format!("channel={CHANNEL}"))
         .arg("-D")
-        .arg(format!("payload={payload}"))
+        .arg(format!("head={head}"))
+        .arg("-D")
+        .arg(format!("tail={tail}"))
+        .args(["-D", "n=0"])
         .arg(DATABASE)
         .env_remove("PGDATABASE")
         .env_remove("PGSERVICE")
@@ -407,9 +436,16 @@ mod tests {
     }
 
     #[test]
-    fn notification_payload_is_the_servers_size() {
-        let payload = notify_payload(&[7; CIPHERTEXT_BYTES]).expect("payload");
-        assert!(payload.contains(r#""event":"new_message""#), "{payload}");
-        assert!(payload.len() < 8000);
+    fn the_frame_template_is_a_new_message_frame_around_its_time() {
+        let (head, tail) = frame_template(&[7; CIPHERTEXT_BYTES]).expect("template");
+        let whole = format!("{head}2026-11-28T10:00:00Z{tail}");
+        assert!(
+            matches!(
+                ServerFrame::from_json(&whole),
+                Some(ServerFrame::Broadcast(Broadcast::NewMessage(m)))
+                    if m.sent_at.to_string() == "2026-11-28T10:00:00Z"
+            ),
+            "{whole}"
+        );
     }
 }

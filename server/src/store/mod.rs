@@ -13,13 +13,15 @@
 
 mod access;
 pub mod events;
+mod send;
 mod session_ops;
 
 pub use access::{CreateOutcome, JoinOutcome, Lockout, create_room, join_room};
+pub use send::send_message;
 pub use session_ops::{
     DeleteOutcome, EditOutcome, ExpireOutcome, ReadOutcome, ResetOutcome, RoomGone, SendOutcome,
     TypingOutcome, check_room, delete_message, edit_message, expire_room, publish_typing,
-    read_receipt, reset_pairing, send_message, sweep_expired,
+    read_receipt, reset_pairing, sweep_expired,
 };
 
 use sqlx::postgres::PgRow;

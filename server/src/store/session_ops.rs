@@ -10,7 +10,7 @@
 
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use stelgano_spec::ids::{MessageId, PairingHash, RoomId};
-use stelgano_spec::wire::{Broadcast, EditMessage, ExpiryCause, Message, SendMessage, Timestamp};
+use stelgano_spec::wire::{Broadcast, EditMessage, ExpiryCause, Message, Timestamp};
 use time::OffsetDateTime;
 
 use super::access::expire_and_delete;
@@ -165,65 +165,6 @@ async fn announce(
     let version = bump_version(conn, room).await?;
     publish(conn, room, Some(version), Audience::All, broadcast).await?;
     Ok(version)
-}
-
-/// Stores a message in place of the current one (STD1-MSG-1 to STD1-MSG-3, STD1-MSG-6).
-pub async fn send_message(
-    pool: &PgPool,
-    session: &SessionBinding,
-    request: &SendMessage,
-) -> Result<SendOutcome, StoreError> {
-    let mut tx = pool.begin().await?;
-    let locked = match lock_room(&mut tx, session).await? {
-        Ok(locked) => locked,
-        Err(g) => return gone(tx, g, SendOutcome::RoomGone).await,
-    };
-    let current = current(&mut tx, session.room_id).await?;
-    if current.as_ref().is_some_and(|c| c.author == session.slot)
-        && !faults::injected(Fault::NoSenderBlocking)
-    {
-        return Ok(SendOutcome::NotYourTurn);
-    }
-    if current.as_ref().map(|c| c.id) != request.replaces {
-        return Ok(SendOutcome::Conflict);
-    }
-    sqlx::query("DELETE FROM messages WHERE room_id = $1")
-        .bind(session.room_id.as_uuid())
-        .execute(&mut *tx)
-        .await?;
-    let id = MessageId::random().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
-    sqlx::query(
-        "INSERT INTO messages (room_id, id, author_slot, ciphertext, iv, sent_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(session.room_id.as_uuid())
-    .bind(id.as_uuid())
-    .bind(session.slot.to_db())
-    .bind(request.ciphertext.as_bytes())
-    .bind(request.iv.as_bytes().as_slice())
-    .bind(locked.now.to_datetime())
-    .execute(&mut *tx)
-    .await?;
-    let message = Message {
-        id,
-        sender_hash: session.sender_hash,
-        ciphertext: request.ciphertext.clone(),
-        iv: request.iv,
-        sent_at: locked.now,
-        read_at: None,
-        edited: false,
-    };
-    let version = announce(
-        &mut tx,
-        session.room_id,
-        Broadcast::NewMessage(message.clone()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(SendOutcome::Sent {
-        message: Box::new(message),
-        version,
-    })
 }
 
 /// Marks the other party's current message read (STD1-MSG-9, STD1-MSG-10).

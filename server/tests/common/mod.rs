@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
-use stelgano_server::local_pg::{Durability, LocalCluster};
+use stelgano_server::local_pg::{DEFAULT_MAX_CONNECTIONS, Durability, LocalCluster};
 
 const PREFIX: &str = "stelgano_t_";
 
@@ -32,7 +32,7 @@ fn backend() -> &'static Backend {
             url.parse().expect("DATABASE_URL is a valid PostgreSQL URL"),
         )),
         Err(_) => Backend::Local(
-            LocalCluster::start(&test_cluster_dir(), None, Durability::Throwaway)
+            LocalCluster::start(&test_cluster_dir(), None, Durability::Throwaway, DEFAULT_MAX_CONNECTIONS)
                 .expect("the private test cluster starts"),
         ),
     })

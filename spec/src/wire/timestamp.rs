@@ -16,6 +16,9 @@ use crate::ids::SyntaxError;
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// 1970-01-01T00:00:00Z.
+    pub const EPOCH: Timestamp = Timestamp(0);
+
     /// From seconds since the Unix epoch; `None` outside 1970 to 9999.
     pub fn from_unix(seconds: i64) -> Option<Self> {
         let dt = OffsetDateTime::from_unix_timestamp(seconds).ok()?;
