@@ -43,7 +43,7 @@ pub fn write(report: &Report, dir: &Path) -> Result<(), String> {
         });
     }
     let mut levels = Vec::new();
-    if let Some(pg) = &report.pgbench {
+    if let Some(pg) = report.pgbench_ceiling() {
         levels.push(Level {
             name: format!("pgbench ceiling, {} clients", pg.clients),
             colour: "#555",
@@ -120,6 +120,20 @@ pub fn write(report: &Report, dir: &Path) -> Result<(), String> {
             line: true,
         },
     ];
+    let alone: Vec<(f64, f64)> = report
+        .pgbench
+        .iter()
+        .filter(|p| p.notify && p.rate_per_s.is_some())
+        .map(|p| (p.tps, p.latency.p99_ms))
+        .collect();
+    if !alone.is_empty() {
+        series.push(Series {
+            name: "p99, the database alone (pgbench, same rates)",
+            colour: "#555",
+            points: alone,
+            line: true,
+        });
+    }
     if let Some(f) = &report.fanout
         && let Some(p) = &f.open
     {

@@ -37,6 +37,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::reference::{ReferenceServer, ReferenceSettings};
+use pgbench::PgbenchRun;
 use cpu::CpuWatch;
 use load::{LoadPoint, Pace, Window};
 use progress::Progress;
@@ -86,7 +87,7 @@ impl Options {
             ladder: vec![1, 10, 50, 100, 200, 400],
             measure: Duration::from_secs(10),
             warmup: Duration::from_secs(2),
-            open_loop_shares: vec![0.25, 0.5, 0.75],
+            open_loop_shares: vec![0.15, 0.25, 0.5, 0.75],
             joins: 20_000,
             join_clients: 64,
             idle: 20_000,
@@ -210,7 +211,7 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         headlines: Vec::new(),
         ladder: Vec::new(),
         open_loop: Vec::new(),
-        pgbench: None,
+        pgbench: Vec::new(),
         joins: None,
         fanout: None,
         idle: None,
@@ -253,18 +254,46 @@ pub async fn run(options: &Options) -> Result<Report, String> {
         }
     }
 
-    // The baseline, at scenario (a)'s headline client count.
+    // The baselines: the send transaction at scenario (a)'s client count,
+    // at the server's pool size (the concurrency the database sees from
+    // the server), at the pool size without its notification, and paced at
+    // each of the open loop's offered rates (the database's own latency
+    // at the load the server was given).
     if options.pgbench && options.rooms > 0 {
         match &servers.database_url {
             Some(url) => {
-                progress.step(&format!(
-                    "pgbench baseline: {} clients, {} s",
-                    options.rooms,
-                    options.measure.as_secs()
-                ));
-                match pgbench::send_ceiling(url, options.rooms, options.measure).await {
-                    Ok(result) => report.pgbench = Some(result),
-                    Err(e) => report.errors.push(format!("pgbench baseline: {e}")),
+                let pool = server_pool_size(&options.server_args);
+                let flat_out = |clients, notify| PgbenchRun {
+                    clients,
+                    duration: options.measure,
+                    notify,
+                    rate_per_s: None,
+                };
+                let mut runs = vec![flat_out(options.rooms, true)];
+                if pool != options.rooms {
+                    runs.push(flat_out(pool, true));
+                }
+                runs.push(flat_out(pool, false));
+                runs.extend(report.open_loop.iter().filter_map(|p| {
+                    Some(PgbenchRun {
+                        rate_per_s: Some(p.offered_per_s?),
+                        ..flat_out(pool, true)
+                    })
+                }));
+                for run in runs {
+                    progress.step(&format!(
+                        "pgbench baseline: {} clients{}{}, {} s",
+                        run.clients,
+                        if run.notify { "" } else { ", without NOTIFY" },
+                        run.rate_per_s
+                            .map(|r| format!(", paced at {r:.0}/s"))
+                            .unwrap_or_default(),
+                        run.duration.as_secs()
+                    ));
+                    match pgbench::send_ceiling(url, run).await {
+                        Ok(result) => report.pgbench.push(result),
+                        Err(e) => report.errors.push(format!("pgbench baseline: {e}")),
+                    }
                 }
             }
             None => report
@@ -349,6 +378,27 @@ fn bench_settings(options: &Options) -> ReferenceSettings {
         ..ReferenceSettings::default()
     }
 }
+
+/// The pool size the servers run with: `--db-pool-size` among the extra
+/// arguments, else the server's default.
+fn server_pool_size(server_args: &[String]) -> usize {
+    let mut size = DEFAULT_POOL_SIZE;
+    let mut args = server_args.iter();
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--db-pool-size") {
+            Some("") => args.next().map(String::as_str),
+            Some(rest) => rest.strip_prefix('='),
+            None => None,
+        };
+        if let Some(n) = value.and_then(|v| v.parse().ok()) {
+            size = n;
+        }
+    }
+    size
+}
+
+/// The server's default `--db-pool-size` (server/src/config.rs).
+const DEFAULT_POOL_SIZE: usize = 16;
 
 /// `max_connections` of the bench's private cluster: pgbench runs one
 /// client per room, up to the ladder's 400, beside the server's pool.
@@ -542,5 +592,22 @@ async fn scenario_b(
     match idle::idle_connections(&url, pid, options.idle, &show).await {
         Ok(r) => report.idle = Some(r),
         Err(e) => report.errors.push(format!("idle connections: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_size_comes_from_the_server_arguments() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(server_pool_size(&[]), DEFAULT_POOL_SIZE);
+        assert_eq!(server_pool_size(&args(&["--db-pool-size=32"])), 32);
+        assert_eq!(server_pool_size(&args(&["--db-pool-size", "8"])), 8);
+        assert_eq!(
+            server_pool_size(&args(&["--db-pool-size-x=8", "--telemetry", "false"])),
+            DEFAULT_POOL_SIZE
+        );
     }
 }

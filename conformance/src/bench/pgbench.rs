@@ -26,6 +26,8 @@ use sqlx::{Connection, Executor};
 use stelgano_spec::ids::{MessageId, SenderHash};
 use stelgano_spec::wire::{Broadcast, Ciphertext, Iv, Message, ServerFrame, Timestamp};
 
+use super::stats::LatencySummary;
+
 /// The pgbench script: one send's statements.
 const SCRIPT: &str = include_str!("../../bench/send.pgbench");
 
@@ -41,11 +43,36 @@ pub const CIPHERTEXT_BYTES: usize = 100;
 /// The server's notification channel (server/src/store/events.rs).
 const CHANNEL: &str = "stelgano_room_events";
 
+/// What one pgbench run does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PgbenchRun {
+    /// pgbench clients, each with its own room (capped at the cluster's
+    /// free connections).
+    pub clients: usize,
+    /// Whole seconds, at least one.
+    pub duration: Duration,
+    /// Whether the sends publish their events. Without, `pg_notify` is
+    /// shadowed by a no-op in the scratch database: the difference is what
+    /// the notification costs the database.
+    pub notify: bool,
+    /// Transactions per second to offer on a Poisson schedule (`-R`), for
+    /// the database's own latency at the open loop's rates; `None` runs as
+    /// fast as the clients can.
+    pub rate_per_s: Option<f64>,
+}
+
 /// One pgbench run's figures.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct PgbenchResult {
     /// pgbench clients, each with its own room.
     pub clients: usize,
+    /// Whether the sends published their events.
+    pub notify: bool,
+    /// The offered rate of a paced run.
+    pub rate_per_s: Option<f64>,
+    /// Every transaction's latency from pgbench's per-transaction log (from
+    /// its scheduled start in a paced run).
+    pub latency: LatencySummary,
     /// Transactions completed in the run.
     pub transactions: u64,
     /// Transactions per second, excluding connection time.
@@ -63,19 +90,13 @@ pub struct PgbenchResult {
 /// may create databases). The scratch database is dropped afterwards,
 /// whether the run succeeded or not.
 ///
-/// Each pgbench client is a database connection, and the cluster allows
-/// only `max_connections` (100 by default), so `clients` is capped at the
-/// connections the cluster has free; the result's `clients` is the number
-/// that ran. The cap does not bias the ceiling: the server reaches the
-/// database through a pool of 16 connections whatever its number of
-/// rooms, and the commit rate stops growing well before 100 (one disk
-/// flush serves a group of commits).
-pub async fn send_ceiling(
-    database_url: &str,
-    clients: usize,
-    duration: Duration,
-) -> Result<PgbenchResult, String> {
-    if clients == 0 {
+/// Each pgbench client is a database connection, so `clients` is capped at
+/// the connections the cluster has free (the bench's own cluster allows
+/// 450, room for its 400-room ladder); the result's `clients` is the number
+/// that ran. `notify: false` runs the same function with `pg_notify`
+/// shadowed by a no-op, to measure what publishing costs.
+pub async fn send_ceiling(database_url: &str, run: PgbenchRun) -> Result<PgbenchResult, String> {
+    if run.clients == 0 {
         return Err("pgbench needs at least one client".into());
     }
     let options =
@@ -83,13 +104,16 @@ pub async fn send_ceiling(
     let mut admin = PgConnection::connect_with(&options)
         .await
         .map_err(|e| format!("connecting to the server's database: {e}"))?;
-    let clients = clients.min(free_connections(&mut admin).await?);
+    let run = PgbenchRun {
+        clients: run.clients.min(free_connections(&mut admin).await?),
+        ..run
+    };
     drop_database(&mut admin).await?;
     admin
         .execute("CREATE DATABASE stelgano_pgbench")
         .await
         .map_err(|e| format!("creating {DATABASE}: {e}"))?;
-    let outcome = run(&options, clients, duration).await;
+    let outcome = measure(&options, run).await;
     // A failed run still leaves no database behind.
     let dropped = drop_database(&mut admin).await;
     let _ = admin.close().await;
@@ -126,11 +150,7 @@ async fn drop_database(admin: &mut PgConnection) -> Result<(), String> {
         .map_err(|e| format!("dropping {DATABASE}: {e}"))
 }
 
-async fn run(
-    options: &PgConnectOptions,
-    clients: usize,
-    duration: Duration,
-) -> Result<PgbenchResult, String> {
+async fn measure(options: &PgConnectOptions, run: PgbenchRun) -> Result<PgbenchResult, String> {
     let scratch = options.clone().database(DATABASE);
     let mut conn = PgConnection::connect_with(&scratch)
         .await
@@ -142,7 +162,18 @@ async fn run(
         .await
         .map_err(|e| format!("creating the schema in {DATABASE}: {e}"))?;
     let ciphertext = random_bytes(CIPHERTEXT_BYTES)?;
-    populate(&mut conn, clients, &ciphertext).await?;
+    populate(&mut conn, run.clients, &ciphertext).await?;
+    if !run.notify {
+        // Found before pg_catalog's by the sessions pgbench opens with
+        // `search_path=public,pg_catalog` (see `pgbench`); the server's
+        // function is otherwise unchanged.
+        conn.execute(
+            "CREATE FUNCTION public.pg_notify(text, text) RETURNS void
+             LANGUAGE sql AS 'SELECT NULL::void'",
+        )
+        .await
+        .map_err(|e| format!("shadowing pg_notify in {DATABASE}: {e}"))?;
+    }
     let _ = conn.close().await;
 
     let dir = scratch_dir()?;
@@ -151,11 +182,13 @@ async fn run(
         std::fs::write(&script, SCRIPT)
             .map_err(|e| format!("writing {}: {e}", script.display()))?;
         let frame = frame_template(&ciphertext)?;
-        let seconds = duration.as_secs().max(1);
-        let output = pgbench(options, &script, clients, seconds, &ciphertext, &frame).await?;
+        let output = pgbench(options, &script, run, &ciphertext, &frame).await?;
         let mut result = parse_output(&output)?;
-        result.clients = clients;
-        result.duration_s = seconds as f64;
+        result.clients = run.clients;
+        result.notify = run.notify;
+        result.rate_per_s = run.rate_per_s;
+        result.duration_s = run.duration.as_secs().max(1) as f64;
+        result.latency = transaction_latencies(&dir)?;
         Ok(result)
     }
     .await;
@@ -312,8 +345,7 @@ fn pgbench_binary() -> Result<PathBuf, String> {
 async fn pgbench(
     options: &PgConnectOptions,
     script: &Path,
-    clients: usize,
-    seconds: u64,
+    run: PgbenchRun,
     ciphertext: &[u8],
     (head, tail): &(String, String),
 ) -> Result<String, String> {
@@ -322,12 +354,17 @@ async fn pgbench(
         Some(socket) => socket.display().to_string(),
         None => options.get_host().to_owned(),
     };
-    let threads = clients.min(2);
+    let threads = run.clients.min(2);
+    let rate = run.rate_per_s.map(|r| format!("{r:.0}"));
     let output = tokio::process::Command::new(&binary)
         .args(["-n", "-M", "prepared", "-f"])
         .arg(script)
-        .args(["-c", &clients.to_string(), "-j", &threads.to_string()])
-        .args(["-T", &seconds.to_string()])
+        .args(["-c", &run.clients.to_string(), "-j", &threads.to_string()])
+        .args(["-T", &run.duration.as_secs().max(1).to_string()])
+        .args(rate.iter().flat_map(|r| ["-R", r.as_str()]))
+        // A log line per transaction, in the script's directory.
+        .arg("-l")
+        .current_dir(script.parent().unwrap_or(Path::new(".")))
         .args(["-h", &host, "-p", &options.get_port().to_string()])
         .args(["-U", options.get_username()])
         .arg("-D")
@@ -345,6 +382,7 @@ async fn pgbench(
         .env_remove("PGDATABASE")
         .env_remove("PGSERVICE")
         .env_remove("PGOPTIONS")
+        .envs((!run.notify).then_some(("PGOPTIONS", "-c search_path=public,pg_catalog")))
         .kill_on_drop(true)
         .output()
         .await
@@ -359,6 +397,38 @@ async fn pgbench(
         ));
     }
     Ok(stdout)
+}
+
+/// Every transaction's latency from pgbench's logs in `dir`
+/// (`pgbench_log.<pid>` and one more file per extra thread), whose lines
+/// are `client transaction latency_us script epoch_s epoch_us …`.
+fn transaction_latencies(dir: &Path) -> Result<LatencySummary, String> {
+    let mut samples = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("pgbench_log") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path())
+            .map_err(|e| format!("reading {}: {e}", entry.path().display()))?;
+        samples.extend(parse_log(&text)?);
+    }
+    if samples.is_empty() {
+        return Err("pgbench wrote no transaction log".into());
+    }
+    Ok(LatencySummary::of(&mut samples))
+}
+
+fn parse_log(text: &str) -> Result<Vec<Duration>, String> {
+    text.lines()
+        .map(|line| {
+            line.split_whitespace()
+                .nth(2)
+                .and_then(|us| us.parse::<u64>().ok())
+                .map(Duration::from_micros)
+                .ok_or_else(|| format!("a pgbench log line without a latency: {line}"))
+        })
+        .collect()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -398,6 +468,9 @@ fn parse_output(text: &str) -> Result<PgbenchResult, String> {
         .ok_or_else(|| format!("no tps in pgbench's output: {text}"))?;
     Ok(PgbenchResult {
         clients: 0,
+        notify: true,
+        rate_per_s: None,
+        latency: LatencySummary::default(),
         transactions,
         tps,
         latency_ms_avg,
@@ -433,6 +506,16 @@ mod tests {
                       number of failed transactions: 3 (23.1%)\nlatency average = 1.0 ms\n\
                       tps = 10.5 (without initial connection time)\n";
         assert!(parse_output(failed).is_err());
+    }
+
+    #[test]
+    fn reads_transaction_logs() {
+        let log = "0 1 2345 0 1764324000 123456\n3 7 10001 0 1764324001 5 120\n";
+        assert_eq!(
+            parse_log(log).expect("parses"),
+            [Duration::from_micros(2345), Duration::from_micros(10001)]
+        );
+        assert!(parse_log("0 1 skipped 0 1 2\n").is_err());
     }
 
     #[test]

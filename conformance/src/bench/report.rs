@@ -68,7 +68,9 @@ pub struct Report {
     /// Scenario (a), open loop at the headline room count, by rising
     /// offered rate.
     pub open_loop: Vec<LoadPoint>,
-    pub pgbench: Option<PgbenchResult>,
+    /// The baseline runs: at the headline room count, at the server's pool
+    /// size, and at the pool size without notifications.
+    pub pgbench: Vec<PgbenchResult>,
     pub joins: Option<JoinStorm>,
     pub fanout: Option<Fanout>,
     pub idle: Option<IdleReport>,
@@ -89,6 +91,17 @@ impl Report {
         self.open_loop.last()
     }
 
+    /// The database's ceiling for the send transaction: the best pgbench
+    /// run that publishes its events, whatever its client count (more
+    /// clients than the server's pool can be slower, as they queue on the
+    /// commit-time notification lock).
+    pub fn pgbench_ceiling(&self) -> Option<&PgbenchResult> {
+        self.pgbench
+            .iter()
+            .filter(|p| p.notify && p.rate_per_s.is_none())
+            .max_by(|a, b| a.tps.total_cmp(&b.tps))
+    }
+
     /// The unloaded point: one room.
     fn unloaded(&self) -> Option<&LoadPoint> {
         self.ladder.iter().min_by_key(|p| p.rooms)
@@ -98,7 +111,7 @@ impl Report {
     pub fn compute_headlines(&mut self) {
         let mut lines = Vec::new();
         let rooms = self.settings.rooms;
-        if let (Some(closed), Some(pg)) = (self.headline_closed(), &self.pgbench) {
+        if let (Some(closed), Some(pg)) = (self.headline_closed(), self.pgbench_ceiling()) {
             let r = ratio(closed.throughput_per_s, pg.tps);
             lines.push(Headline {
                 name: format!("reply throughput, {rooms} rooms, closed loop"),
@@ -166,7 +179,7 @@ impl Report {
                 met: None,
             });
         }
-        if let (Some(joins), Some(pg)) = (&self.joins, &self.pgbench) {
+        if let (Some(joins), Some(pg)) = (&self.joins, self.pgbench_ceiling()) {
             lines.push(Headline {
                 name: format!(
                     "join storm, {} clients, time floor OFF (a {} ms floor allows ≤ {:.0} joins/s per connection)",
@@ -180,6 +193,56 @@ impl Report {
                 baseline_value: pg.tps,
                 ratio: ratio(joins.joins_per_s, pg.tps),
                 goal: "none".into(),
+                met: None,
+            });
+        }
+        if let Some(open) = self.headline_open()
+            && let Some(alone) = self.pgbench.iter().find(|p| {
+                p.rate_per_s.is_some() && p.rate_per_s == open.offered_per_s
+            })
+        {
+            lines.push(Headline {
+                name: format!(
+                    "send→delivery p99, {rooms} rooms, open loop at {:.0}/s",
+                    open.offered_per_s.unwrap_or(0.0)
+                ),
+                value: open.latency.p99_ms,
+                unit: "ms",
+                baseline: format!(
+                    "the database alone: pgbench send transaction p99, {} clients, same rate",
+                    alone.clients
+                ),
+                baseline_value: alone.latency.p99_ms,
+                ratio: ratio(open.latency.p99_ms, alone.latency.p99_ms),
+                goal: "none (the database's share of the latency)".into(),
+                met: None,
+            });
+        }
+        let with = self
+            .pgbench
+            .iter()
+            .filter(|p| p.notify && p.rate_per_s.is_none());
+        if let Some((on, off)) = with
+            .filter_map(|on| {
+                let off = self
+                    .pgbench
+                    .iter()
+                    .find(|p| !p.notify && p.rate_per_s.is_none() && p.clients == on.clients)?;
+                Some((on, off))
+            })
+            .next()
+        {
+            lines.push(Headline {
+                name: format!(
+                    "pgbench send transaction with its NOTIFY, {} clients",
+                    on.clients
+                ),
+                value: on.tps,
+                unit: "tps",
+                baseline: format!("the same without NOTIFY, {} clients", off.clients),
+                baseline_value: off.tps,
+                ratio: ratio(on.tps, off.tps),
+                goal: "none (what publishing the event costs the database)".into(),
                 met: None,
             });
         }

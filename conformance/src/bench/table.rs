@@ -63,11 +63,22 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "{}", point_row(open));
         }
     }
-    if let Some(pg) = &report.pgbench {
+    for (i, pg) in report.pgbench.iter().enumerate() {
         let _ = writeln!(
             out,
-            "\nbaseline: pgbench, one send's transaction, {} clients: {:.0} tps, {:.2} ms average ({} transactions in {:.0} s)",
-            pg.clients, pg.tps, pg.latency_ms_avg, pg.transactions, pg.duration_s
+            "{}baseline: pgbench, one send's transaction{}{}, {} clients: {:.0} tps ({} in {:.0} s); latency p50 {:.2} / p99 {:.2} / max {:.2} ms",
+            if i == 0 { "\n" } else { "" },
+            if pg.notify { "" } else { " WITHOUT its NOTIFY" },
+            pg.rate_per_s
+                .map(|r| format!(", paced at {r:.0}/s"))
+                .unwrap_or_default(),
+            pg.clients,
+            pg.tps,
+            pg.transactions,
+            pg.duration_s,
+            pg.latency.p50_ms,
+            pg.latency.p99_ms,
+            pg.latency.max_ms
         );
     }
     if let Some(j) = &report.joins {

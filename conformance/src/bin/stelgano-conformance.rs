@@ -79,7 +79,7 @@ struct BenchArgs {
     join_clients: Option<usize>,
     /// The open loop's offered rates, as shares of the highest
     /// closed-loop throughput, separated by commas; the last is the
-    /// headline [default: 0.25,0.5,0.75; smoke: 0.75].
+    /// headline [default: 0.15,0.25,0.5,0.75; smoke: 0.75].
     #[arg(long, value_delimiter = ',')]
     open_loop_shares: Option<Vec<f64>>,
     /// Skip the pgbench baseline.
