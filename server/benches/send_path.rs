@@ -181,13 +181,14 @@ impl Env {
             .map_or(0, |d| d.as_nanos());
         let dir =
             std::env::temp_dir().join(format!("stelgano-bench-pg-{}-{stamp}", std::process::id()));
-        let cluster = match LocalCluster::start(&dir, None, Durability::Throwaway, DEFAULT_MAX_CONNECTIONS) {
-            Ok(cluster) => Cluster { cluster, dir },
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                panic!("the private PostgreSQL cluster for the benchmark starts: {e}")
-            }
-        };
+        let cluster =
+            match LocalCluster::start(&dir, None, Durability::Throwaway, DEFAULT_MAX_CONNECTIONS) {
+                Ok(cluster) => Cluster { cluster, dir },
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    panic!("the private PostgreSQL cluster for the benchmark starts: {e}")
+                }
+            };
         let options = cluster
             .cluster
             .connect_options(DATABASE)

@@ -75,7 +75,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 let dir = config.data_dir.clone();
                 let bin_dir = config.pg_bin_dir.clone();
                 let max_connections = config.local_pg_max_connections;
-                move || LocalCluster::start(&dir, bin_dir.as_deref(), Durability::Durable, max_connections)
+                move || {
+                    LocalCluster::start(
+                        &dir,
+                        bin_dir.as_deref(),
+                        Durability::Durable,
+                        max_connections,
+                    )
+                }
             })
             .await?
             .context("starting the private PostgreSQL cluster")?;

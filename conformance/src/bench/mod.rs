@@ -37,9 +37,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::reference::{ReferenceServer, ReferenceSettings};
-use pgbench::PgbenchRun;
 use cpu::CpuWatch;
 use load::{LoadPoint, Pace, Window};
+use pgbench::PgbenchRun;
 use progress::Progress;
 use report::{Report, Settings};
 use room::Room;

@@ -406,7 +406,11 @@ fn transaction_latencies(dir: &Path) -> Result<LatencySummary, String> {
     let mut samples = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
     for entry in entries.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with("pgbench_log") {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with("pgbench_log")
+        {
             continue;
         }
         let text = std::fs::read_to_string(entry.path())

@@ -197,9 +197,10 @@ impl Report {
             });
         }
         if let Some(open) = self.headline_open()
-            && let Some(alone) = self.pgbench.iter().find(|p| {
-                p.rate_per_s.is_some() && p.rate_per_s == open.offered_per_s
-            })
+            && let Some(alone) = self
+                .pgbench
+                .iter()
+                .find(|p| p.rate_per_s.is_some() && p.rate_per_s == open.offered_per_s)
         {
             lines.push(Headline {
                 name: format!(

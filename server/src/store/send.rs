@@ -140,7 +140,9 @@ mod tests {
 
     fn message(sent_at: Timestamp) -> Message {
         Message {
-            id: "0e5f5a4c-9b1d-4c2e-8f3a-6b7c8d9e0f1a".parse().expect("uuid"),
+            id: "0e5f5a4c-9b1d-4c2e-8f3a-6b7c8d9e0f1a"
+                .parse()
+                .expect("uuid"),
             sender_hash: SenderHash::try_from([0xab_u8; 32].as_slice()).expect("32 bytes"),
             ciphertext: Ciphertext::from_bytes(vec![0x3a; 40]).expect("ciphertext"),
             iv: Iv::try_from([7_u8; 12].as_slice()).expect("iv"),
@@ -156,7 +158,11 @@ mod tests {
         let template = FrameTemplate::new(&message(PLACEHOLDER)).expect("splits");
         let whole = ServerFrame::Broadcast(Broadcast::NewMessage(message(sent_at))).to_json();
         assert_eq!(template.fill(sent_at), whole);
-        assert!(template.head.ends_with("\"sent_at\":\""), "{}", template.head);
+        assert!(
+            template.head.ends_with("\"sent_at\":\""),
+            "{}",
+            template.head
+        );
         assert!(template.tail.starts_with('"'), "{}", template.tail);
     }
 }

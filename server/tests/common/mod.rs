@@ -32,8 +32,13 @@ fn backend() -> &'static Backend {
             url.parse().expect("DATABASE_URL is a valid PostgreSQL URL"),
         )),
         Err(_) => Backend::Local(
-            LocalCluster::start(&test_cluster_dir(), None, Durability::Throwaway, DEFAULT_MAX_CONNECTIONS)
-                .expect("the private test cluster starts"),
+            LocalCluster::start(
+                &test_cluster_dir(),
+                None,
+                Durability::Throwaway,
+                DEFAULT_MAX_CONNECTIONS,
+            )
+            .expect("the private test cluster starts"),
         ),
     })
 }
