@@ -31,6 +31,19 @@ Feature: A copy of the database yields no number, PIN, key or plaintext
     Then the database holds the room
     And a dump of the database holds none of the scenario's secrets
 
+  @STD1-SRV-25
+  Scenario: The stored hashes of a conversation cannot be searched for the number
+    Given Alice and Bob share a paired room
+    And Alice has sent "see you after work"
+    Then the database holds the room
+    And a dump of the database holds none of the hashes the clients sent
+
+  @STD1-SRV-25
+  Scenario: An unpaired room's stored code cannot be searched either
+    Given Alice has created a room
+    Then the database holds the room
+    And a dump of the database holds none of the hashes the clients sent
+
   @STD1-MSG-1 @STD1-MSG-15 @STD1-SRV-8
   Scenario: A replaced message is gone from the database at once
     Given Alice and Bob share a paired room

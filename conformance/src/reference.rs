@@ -7,6 +7,7 @@
 //! inspect what a dump of it would show) and the operator's log (for the
 //! features that read it as a curious operator would).
 
+use std::ffi::OsString;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -108,9 +109,64 @@ impl ReferenceSettings {
 /// A running reference server, stopped (with its database) when dropped.
 pub struct ReferenceServer {
     child: Child,
+    /// Whether `child` may still be running: false once [`Self::kill`]
+    /// has killed and reaped it, so that nothing signals its old pid,
+    /// which the system may have given to another process since.
+    alive: bool,
     pub addr: SocketAddr,
     data_dir: PathBuf,
     log_path: PathBuf,
+    /// How the process was started, to start it again on the same port,
+    /// data directory and database ([`Self::restart`]).
+    launch: Launch,
+}
+
+/// The program, arguments and log filter of a server process.
+#[derive(Debug, Clone)]
+struct Launch {
+    program: PathBuf,
+    args: Vec<OsString>,
+    log_filter: String,
+}
+
+impl Launch {
+    /// Starts the process, its standard error appended to `log_path`.
+    fn spawn(&self, log_path: &Path) -> Result<Child, StartError> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log_path)
+            .map_err(|e| StartError::Spawn(log_path.to_path_buf(), e))?;
+        Command::new(&self.program)
+            .args(&self.args)
+            .env_remove("DATABASE_URL")
+            .env_remove("STELGANO_ADMIN_USER")
+            .env_remove("STELGANO_ADMIN_PASSWORD")
+            .env_remove("STELGANO_PEPPER_FILE")
+            // STD1-SRV-26: every instance on one database needs the same
+            // pepper; the servers of one harness run share its own.
+            .env("STELGANO_PEPPER", harness_pepper())
+            .env("RUST_LOG", &self.log_filter)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| StartError::Spawn(self.program.clone(), e))
+    }
+}
+
+/// The pepper of every reference server this process starts (STD1-SRV-26),
+/// 256 bits drawn once, so that a second instance on the first one's
+/// database (the bench's and the chaos suite's) finds its rooms. If the
+/// system has no randomness the server gets an invalid pepper and says so.
+fn harness_pepper() -> &'static str {
+    static PEPPER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PEPPER.get_or_init(|| {
+        let mut bytes = [0_u8; 32];
+        match getrandom::fill(&mut bytes) {
+            Ok(()) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            Err(_) => String::new(),
+        }
+    })
 }
 
 /// Why the reference server did not start.
@@ -165,8 +221,6 @@ impl ReferenceServer {
         ));
         // Beside the data directory, which PostgreSQL makes its own.
         let log_path = data_dir.with_extension("log");
-        let log =
-            std::fs::File::create(&log_path).map_err(|e| StartError::Spawn(log_path.clone(), e))?;
         // The page's switch is the password (STD1-SRV-24): given only when
         // set, and never inherited from the harness's environment.
         let admin_args = match &settings.admin_password {
@@ -178,39 +232,40 @@ impl ReferenceServer {
             ],
             None => Vec::new(),
         };
-        let child = Command::new(&binary)
-            .args(&leading_args)
-            .arg("--listen")
-            .arg(addr.to_string())
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .args([
-                "--join-time-floor-ms",
-                &settings.join_time_floor_ms.to_string(),
-            ])
-            .args(["--lockout-attempts", &settings.lockout_attempts.to_string()])
-            .args(["--lockout-seconds", &settings.lockout_seconds.to_string()])
-            .args(["--room-ttl-seconds", &settings.room_ttl_seconds.to_string()])
-            .args(["--sweep-seconds", &settings.sweep_seconds.to_string()])
-            .args(["--log-format", "json"])
-            // STD1-SRV-20: the harness sends far more from one address than
-            // any client would; the limits have their own tests.
-            .arg("--no-rate-limits")
-            .args(&admin_args)
-            .args(&settings.extra_args)
-            .env_remove("DATABASE_URL")
-            .env_remove("STELGANO_ADMIN_USER")
-            .env_remove("STELGANO_ADMIN_PASSWORD")
-            .env("RUST_LOG", &settings.log_filter)
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .map_err(|e| StartError::Spawn(binary.clone(), e))?;
+        let mut args: Vec<OsString> = leading_args.into_iter().map(OsString::from).collect();
+        args.extend(["--listen".into(), addr.to_string().into()]);
+        args.extend(["--data-dir".into(), data_dir.clone().into_os_string()]);
+        let numbers = [
+            ("--join-time-floor-ms", settings.join_time_floor_ms),
+            ("--lockout-attempts", settings.lockout_attempts),
+            ("--lockout-seconds", settings.lockout_seconds),
+            ("--room-ttl-seconds", settings.room_ttl_seconds),
+            ("--sweep-seconds", settings.sweep_seconds),
+        ];
+        for (flag, value) in numbers {
+            args.extend([flag.into(), value.to_string().into()]);
+        }
+        args.extend(["--log-format".into(), "json".into()]);
+        // STD1-SRV-20: the harness sends far more from one address than
+        // any client would; the limits have their own tests.
+        args.push("--no-rate-limits".into());
+        args.extend(admin_args.into_iter().map(OsString::from));
+        args.extend(settings.extra_args.iter().map(OsString::from));
+        let launch = Launch {
+            program: binary,
+            args,
+            log_filter: settings.log_filter.clone(),
+        };
+        // A fresh log: the file of an earlier run with the same name goes.
+        std::fs::File::create(&log_path).map_err(|e| StartError::Spawn(log_path.clone(), e))?;
+        let child = launch.spawn(&log_path)?;
         let mut server = Self {
             child,
+            alive: true,
             addr,
             data_dir,
             log_path,
+            launch,
         };
         server.wait_ready(Duration::from_secs(120)).await?;
         Ok(server)
@@ -241,10 +296,44 @@ impl ReferenceServer {
         &self.log_path
     }
 
+    /// The server's data directory: its private PostgreSQL cluster is in
+    /// `cluster/` and listens in `socket/` (unused by an instance started
+    /// with `--database-url`).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Kills the server process with SIGKILL, as a crash or the OOM killer
+    /// would, and reaps it. Its private PostgreSQL, a process of its own,
+    /// keeps running, and [`Self::restart`] starts the server on it again.
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        if !self.alive {
+            return Ok(());
+        }
+        // `Child::kill` is SIGKILL on Unix; an error means it had exited.
+        let _ = self.child.kill();
+        self.child.wait()?;
+        self.alive = false;
+        Ok(())
+    }
+
+    /// Starts the server again with the same arguments, so on the same
+    /// port, data directory and database, after killing the running
+    /// process if there is one; waits until it accepts connections. A
+    /// private cluster still running in the data directory is reused.
+    pub async fn restart(&mut self) -> Result<(), StartError> {
+        self.kill()
+            .map_err(|e| StartError::Spawn(self.launch.program.clone(), e))?;
+        self.child = self.launch.spawn(&self.log_path)?;
+        self.alive = true;
+        self.wait_ready(Duration::from_secs(120)).await
+    }
+
     async fn wait_ready(&mut self, within: Duration) -> Result<(), StartError> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                self.alive = false;
                 return Err(StartError::Exited(status.to_string()));
             }
             if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
@@ -261,18 +350,20 @@ impl ReferenceServer {
 impl Drop for ReferenceServer {
     fn drop(&mut self) {
         // SIGTERM lets the server stop its PostgreSQL; then the files go.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
+        if self.alive {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         let pid_file = self.data_dir.join("cluster/postmaster.pid");
         if let Some(pid) = std::fs::read_to_string(pid_file)
             .ok()

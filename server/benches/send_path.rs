@@ -58,6 +58,8 @@
 //! benchmark panics; a run killed by a signal leaves a `stelgano-bench-pg-*`
 //! directory (and possibly a running cluster) in the temporary folder.
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -67,6 +69,7 @@ use futures_util::{SinkExt, StreamExt};
 use sqlx::{ConnectOptions, PgPool};
 use stelgano_server::app::{AppState, ConnectionTimeouts};
 use stelgano_server::local_pg::{DEFAULT_MAX_CONNECTIONS, Durability, LocalCluster};
+use stelgano_server::store::keyed::{Pepper, StorageKeys};
 use stelgano_server::telemetry::{Counter, Telemetry};
 use stelgano_spec::derive::{PartyHashes, Phone, Pin};
 use stelgano_spec::ids::{MessageId, PairingHash, SenderHash};
@@ -272,7 +275,12 @@ impl Server {
                 idle_close: QUIET,
                 ..ConnectionTimeouts::default()
             },
-            ..AppState::new(pool.clone())
+            ..AppState::new(
+                pool.clone(),
+                Arc::new(StorageKeys::derive(
+                    &Pepper::generate().expect("randomness for the bench's pepper"),
+                )),
+            )
         };
         assert_eq!(state.join_time_floor, Duration::ZERO);
         let listener = listen().expect("listen on a loopback port");

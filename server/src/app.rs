@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use crate::admin::AdminAuth;
 use crate::hub::Hub;
 use crate::rate_limit::{ClientAddressSource, ClientKey, Limit, RateLimits, RateSettings, Refused};
+use crate::store::keyed::StorageKeys;
 use crate::store::{Lockout, sweep_expired};
 use crate::telemetry::{Counter, Telemetry};
 use crate::web_assets;
@@ -47,13 +48,15 @@ pub struct AppState {
     /// The administration page's credentials; `None` switches it off
     /// (STD1-SRV-24).
     pub admin: Option<Arc<AdminAuth>>,
+    /// The keys the stored hashes are kept under (STD1-SRV-25).
+    pub keys: Arc<StorageKeys>,
 }
 
 impl AppState {
     /// A state with the spec's defaults around `pool`: no time floor, a
     /// 7-day lifetime, no rate limits, counters on, no administration page.
     /// Servers and tests change what they need.
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: PgPool, keys: Arc<StorageKeys>) -> Self {
         Self {
             pool,
             hub: Arc::new(Hub::default()),
@@ -68,6 +71,7 @@ impl AppState {
             client_address: Arc::new(ClientAddressSource::default()),
             telemetry: Arc::new(Telemetry::default()),
             admin: None,
+            keys,
         }
     }
 }

@@ -49,6 +49,24 @@ pub struct Config {
     #[arg(long, env = "STELGANO_DATA_DIR", default_value = "stelgano-data")]
     pub data_dir: PathBuf,
 
+    /// The pepper (STD1-SRV-26): 64 hexadecimal digits, the secret every
+    /// stored hash is keyed with. Give it in the environment, not on the
+    /// command line, where other users can see it. Every instance sharing a
+    /// database needs the same one. Without it (or --pepper-file), the
+    /// server uses <data-dir>/pepper, generated on first start.
+    #[arg(
+        long,
+        env = "STELGANO_PEPPER",
+        hide_env_values = true,
+        conflicts_with = "pepper_file"
+    )]
+    pub pepper: Option<crate::store::keyed::Pepper>,
+
+    /// A file holding the pepper (64 hexadecimal digits), for example a
+    /// systemd credential. Keep it out of the database's backups.
+    #[arg(long, env = "STELGANO_PEPPER_FILE")]
+    pub pepper_file: Option<PathBuf>,
+
     /// Directory of PostgreSQL's `initdb` and `pg_ctl` for the private
     /// cluster. By default they are looked up on PATH, then under
     /// /usr/lib/postgresql/<newest version>/bin.

@@ -10,6 +10,8 @@
 //! Without `DATABASE_URL` the server runs a private PostgreSQL cluster
 //! (`local_pg`).
 
+#![forbid(unsafe_code)]
+
 pub mod admin;
 pub mod app;
 pub mod config;
@@ -19,6 +21,7 @@ pub mod feed;
 pub mod hub;
 pub mod local_pg;
 pub mod metrics;
+pub mod pepper;
 pub mod rate_limit;
 pub mod run;
 pub mod store;

@@ -15,7 +15,9 @@ use crate::admin::AdminAuth;
 use crate::app::{AppState, ConnectionTimeouts, hsts_header, serve_with};
 use crate::config::{Config, LogFormat, MIN_HSTS_MAX_AGE};
 use crate::local_pg::{Durability, LocalCluster};
+use crate::pepper::PepperSource;
 use crate::rate_limit::RateLimits;
+use crate::store::keyed::{PepperCheck, StorageKeys, check_pepper};
 use crate::telemetry::Telemetry;
 
 /// Below this many characters the administration password draws a warning.
@@ -97,6 +99,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = crate::db::connect(options, config.db_pool_size)
         .await
         .context("connecting to PostgreSQL")?;
+    let keys = Arc::new(storage_keys(&config, &pool).await?);
     let state = AppState {
         join_time_floor: config.join_time_floor(),
         room_ttl: config.room_ttl(),
@@ -112,7 +115,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .as_deref()
             .filter(|p| !p.is_empty())
             .map(|password| Arc::new(AdminAuth::new(&config.admin_user, password))),
-        ..AppState::new(pool.clone())
+        ..AppState::new(pool.clone(), keys)
     };
     let listener = TcpListener::bind(config.listen)
         .await
@@ -189,6 +192,43 @@ async fn start_metrics(
 }
 
 /// Creates the server's database in the private cluster if it is missing.
+/// The storage keys from this instance's pepper, once the store's check
+/// value says they are the ones its rooms are keyed with (STD1-SRV-26).
+async fn storage_keys(config: &Config, pool: &sqlx::PgPool) -> anyhow::Result<StorageKeys> {
+    let (pepper, source) = crate::pepper::load(
+        config.pepper.as_ref(),
+        config.pepper_file.as_deref(),
+        &config.data_dir,
+    )?;
+    let keys = StorageKeys::derive(&pepper);
+    match &source {
+        PepperSource::Environment => tracing::info!("pepper from STELGANO_PEPPER"),
+        PepperSource::File(path) => tracing::info!(file = %path.display(), "pepper from a file"),
+        PepperSource::Generated(path) => tracing::warn!(
+            file = %path.display(),
+            "generated a new pepper; keep this file, and keep it out of the database's backups (STD1-SRV-27)"
+        ),
+    }
+    #[cfg(unix)]
+    if let PepperSource::File(path) | PepperSource::Generated(path) = &source
+        && crate::pepper::readable_by_others(path)
+    {
+        tracing::warn!(file = %path.display(), "the pepper file is readable by other users");
+    }
+    match check_pepper(pool, &keys)
+        .await
+        .map_err(|e| anyhow::anyhow!("checking the pepper: {}", e.loggable()))?
+    {
+        PepperCheck::Recorded => tracing::info!("recorded this pepper's check value in the store"),
+        PepperCheck::Matches => {}
+        PepperCheck::Differs => anyhow::bail!(
+            "this database's rooms are keyed with another pepper: give every instance the same \
+             STELGANO_PEPPER or --pepper-file (STD1-SRV-26)"
+        ),
+    }
+    Ok(keys)
+}
+
 async fn ensure_database(cluster: &LocalCluster) -> anyhow::Result<()> {
     let mut admin = sqlx::PgConnection::connect_with(&cluster.connect_options("postgres")).await?;
     let exists: bool =

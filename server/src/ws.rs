@@ -368,7 +368,9 @@ impl Connection {
                 store::ExpireOutcome::RoomGone(g) => gone(g),
             },
             ClientEvent::ResetPairing(request) => {
-                match store::reset_pairing(pool, &binding, &request.pairing_hash).await? {
+                match store::reset_pairing(pool, &self.state.keys, &binding, &request.pairing_hash)
+                    .await?
+                {
                     store::ResetOutcome::Reset => Answer::Ok(done()),
                     store::ResetOutcome::AlreadyPaired => Answer::error(ErrorReason::AlreadyPaired),
                     store::ResetOutcome::RoomGone(g) => gone(g),
@@ -385,7 +387,14 @@ impl Connection {
         // reach the session through this same listener connection.
         let feed = self.state.hub.feed();
         Ok(
-            match store::create_room(&self.state.pool, request, self.state.room_ttl).await? {
+            match store::create_room(
+                &self.state.pool,
+                &self.state.keys,
+                request,
+                self.state.room_ttl,
+            )
+            .await?
+            {
                 CreateOutcome::Created {
                     joined,
                     binding,
@@ -415,7 +424,14 @@ impl Connection {
     ) -> Result<Answer, StoreError> {
         let feed = self.state.hub.feed();
         Ok(
-            match store::join_room(&self.state.pool, request, self.state.lockout).await? {
+            match store::join_room(
+                &self.state.pool,
+                &self.state.keys,
+                request,
+                self.state.lockout,
+            )
+            .await?
+            {
                 JoinOutcome::Joined {
                     joined,
                     binding,

@@ -106,6 +106,19 @@ fn the_unit_starts_the_server_with_the_settings_file() {
         "SIGTERM closes sessions with 1001"
     );
     assert_eq!(line("User"), "stelgano", "never as root");
+    // STD1-SRV-26, STD1-SRV-27: the pepper comes from a file outside the
+    // database, handed over as a credential, under the server's option.
+    assert_eq!(line("LoadCredential"), "pepper:/etc/stelgano/pepper");
+    let pepper_file = line("Environment");
+    let (name, value) = pepper_file.split_once('=').expect("NAME=value");
+    assert_eq!((name, value), ("STELGANO_PEPPER_FILE", "%d/pepper"));
+    let file = "/run/credentials/stelgano.service/pepper";
+    let config = Config::try_parse_from(as_arguments(&[(name.to_owned(), file.to_owned())]))
+        .unwrap_or_else(|e| panic!("the unit's pepper setting does not parse: {e}"));
+    assert_eq!(
+        config.pepper_file.as_deref(),
+        Some(std::path::Path::new(file))
+    );
 }
 
 #[test]

@@ -52,6 +52,9 @@ async fn spawn(configure: impl FnOnce(&mut Command)) -> ServerProcess {
     command
         .args(["--listen", &addr.to_string(), "--join-time-floor-ms", "0"])
         .env("RUST_LOG", "warn")
+        // One pepper for every process of a test (STD1-SRV-26); a test of
+        // the default removes it.
+        .env("STELGANO_PEPPER", common::test_pepper().to_hex())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     configure(&mut command);
@@ -232,13 +235,26 @@ async fn without_database_url_the_server_runs_its_own_postgresql() {
     // Issue: the embedded default. A fresh data directory gets a cluster;
     // SIGTERM stops it; the next start reuses it, rooms included.
     let data = DataDir::new();
+    // STD1-SRV-26: and with no pepper configured, one generated beside it.
     let with_data_dir = |command: &mut Command| {
         command
             .env_remove("DATABASE_URL")
+            .env_remove("STELGANO_PEPPER")
             .arg("--data-dir")
             .arg(&data.0);
     };
     let server = spawn(with_data_dir).await;
+    let pepper_file = data.0.join("pepper");
+    let pepper = std::fs::read_to_string(&pepper_file).expect("a pepper was generated");
+    assert_eq!(pepper.trim().len(), 64, "256 bits in hex");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pepper_file)
+            .expect("file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "readable by the server's user only");
+    }
     let (alice, bob) = (party("1234"), party("9999"));
     let pairing = PairingCode::parse("P2K4-9H7M").expect("code").hash();
     let mut a = connect(&server).await;
@@ -262,6 +278,45 @@ async fn without_database_url_the_server_runs_its_own_postgresql() {
     drop(b);
     server.terminate().await;
     assert_eq!(data.postmaster_pid(), None);
+    assert_eq!(
+        std::fs::read_to_string(&pepper_file).expect("still there"),
+        pepper,
+        "the restart reused the pepper"
+    );
+
+    // STD1-SRV-26: another pepper on the same store is refused at start-up,
+    // rather than serving rooms it cannot find.
+    let log = data.0.with_extension("refused.log");
+    let mut refused = Command::new(env!("CARGO_BIN_EXE_stelgano-server"))
+        .args(["--listen", &free_port().to_string()])
+        .arg("--data-dir")
+        .arg(&data.0)
+        .env_remove("DATABASE_URL")
+        .env("STELGANO_PEPPER", "ab".repeat(32))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
+        .spawn()
+        .expect("the server starts");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = refused.try_wait().expect("status") {
+            break status;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = refused.kill();
+            panic!("a server with another pepper kept running");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("another pepper"), "{stderr}");
+    assert!(
+        !stderr.contains(pepper.trim()),
+        "the pepper is never logged"
+    );
 }
 
 #[test]

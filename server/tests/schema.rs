@@ -28,12 +28,13 @@ async fn insert_room(pool: &PgPool, room_hash_fill: u8) -> Uuid {
 
 async fn insert_record(pool: &PgPool, room: Uuid, slot: i16, fill: u8) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO access_records (room_id, slot, access_hash, sender_hash, created_at)
-         VALUES ($1, $2, $3, $4, now())",
+        "INSERT INTO access_records (room_id, slot, access_hash, sender_sealed, sender_index, created_at)
+         VALUES ($1, $2, $3, $4, $5, now())",
     )
     .bind(room)
     .bind(slot)
     .bind(bytes(32, fill))
+    .bind(bytes(60, fill.wrapping_add(100)))
     .bind(bytes(32, fill.wrapping_add(100)))
     .execute(pool)
     .await

@@ -22,7 +22,7 @@ fn n(value: u32) -> NonZeroU32 {
 async fn alice_room(pool: &PgPool) -> (PartyHashes, PairingHash) {
     let alice = party("+1 555 012 3456", "1234");
     let pairing = code("P2K4-9H7M");
-    let outcome = create_room(pool, &create_request(&alice, pairing), WEEK)
+    let outcome = create_room(pool, common::keys(), &create_request(&alice, pairing), WEEK)
         .await
         .expect("store");
     assert!(
@@ -49,9 +49,14 @@ async fn create_opens_slot_one_and_join_returns_to_it() {
         binding,
         expired,
         version,
-    } = create_room(&pool, &create_request(&alice, code("P2K4-9H7M")), WEEK)
-        .await
-        .expect("store")
+    } = create_room(
+        &pool,
+        common::keys(),
+        &create_request(&alice, code("P2K4-9H7M")),
+        WEEK,
+    )
+    .await
+    .expect("store")
     else {
         panic!("created")
     };
@@ -67,9 +72,14 @@ async fn create_opens_slot_one_and_join_returns_to_it() {
     let created = stelgano_spec::wire::Timestamp::from_datetime(created).expect("in range");
     // STD1-LIFE-1: the lifetime runs from the creation time.
     assert_eq!(joined.ttl_expires_at.seconds_since(created), 7 * 24 * 3600);
-    let again = join_room(&pool, &join_request(&alice, None), Lockout::default())
-        .await
-        .expect("store");
+    let again = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&alice, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     let JoinOutcome::Joined {
         joined: rejoined,
         binding: rebound,
@@ -97,13 +107,23 @@ async fn a_second_create_finds_the_room_and_changes_nothing() {
             .await
             .expect("q");
     let mallory = party("+1 555 012 3456", "0000");
-    let outcome = create_room(&pool, &create_request(&mallory, code("AAAA-AAAA")), WEEK)
-        .await
-        .expect("store");
+    let outcome = create_room(
+        &pool,
+        common::keys(),
+        &create_request(&mallory, code("AAAA-AAAA")),
+        WEEK,
+    )
+    .await
+    .expect("store");
     assert_eq!(outcome, CreateOutcome::RoomExists);
-    let outcome = create_room(&pool, &create_request(&alice, code("P2K4-9H7M")), WEEK)
-        .await
-        .expect("store");
+    let outcome = create_room(
+        &pool,
+        common::keys(),
+        &create_request(&alice, code("P2K4-9H7M")),
+        WEEK,
+    )
+    .await
+    .expect("store");
     assert_eq!(outcome, CreateOutcome::RoomExists);
     let after: String =
         sqlx::query_scalar("SELECT string_agg(id::text || failures::text, ',') FROM rooms")
@@ -122,9 +142,14 @@ async fn join_never_creates_a_room() {
     // STD1-JOIN-3
     let pool = common::fresh_pool().await;
     let typo = party("+1 555 012 3457", "1234");
-    let outcome = join_room(&pool, &join_request(&typo, None), Lockout::default())
-        .await
-        .expect("store");
+    let outcome = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&typo, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert_eq!(outcome, JoinOutcome::NotFound { expired: None });
     assert_eq!(scalar(&pool, "SELECT count(*) FROM rooms").await, 0);
 }
@@ -137,6 +162,7 @@ async fn the_pairing_code_takes_slot_two_once() {
     let bob = party("+1 555 012 3456", "9999");
     let outcome = join_room(
         &pool,
+        common::keys(),
         &join_request(&bob, Some(pairing)),
         Lockout::default(),
     )
@@ -165,6 +191,7 @@ async fn the_pairing_code_takes_slot_two_once() {
     // Bob returns with the code still in his request: it is ignored.
     let again = join_room(
         &pool,
+        common::keys(),
         &join_request(&bob, Some(pairing)),
         Lockout::default(),
     )
@@ -184,6 +211,7 @@ async fn the_pairing_code_takes_slot_two_once() {
     let eve = party("+1 555 012 3456", "5555");
     let outcome = join_room(
         &pool,
+        common::keys(),
         &join_request(&eve, Some(pairing)),
         Lockout::default(),
     )
@@ -209,9 +237,14 @@ async fn sender_identity_is_bound_to_the_record() {
     let mut forged = alice;
     forged.sender_hash = party("+1 555 012 3456", "9999").sender_hash;
     assert_eq!(
-        join_room(&pool, &join_request(&forged, None), Lockout::default())
-            .await
-            .expect("store"),
+        join_room(
+            &pool,
+            common::keys(),
+            &join_request(&forged, None),
+            Lockout::default()
+        )
+        .await
+        .expect("store"),
         JoinOutcome::SenderMismatch
     );
     // A slot-2 claim presenting the creator's sender hash.
@@ -220,6 +253,7 @@ async fn sender_identity_is_bound_to_the_record() {
     assert_eq!(
         join_room(
             &pool,
+            common::keys(),
             &join_request(&bob, Some(pairing)),
             Lockout::default()
         )
@@ -249,9 +283,14 @@ async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
     let mut seen = Vec::new();
     for _ in 0..3 {
         seen.push(
-            join_room(&pool, &join_request(&mallory, None), lockout)
-                .await
-                .expect("store"),
+            join_room(
+                &pool,
+                common::keys(),
+                &join_request(&mallory, None),
+                lockout,
+            )
+            .await
+            .expect("store"),
         );
     }
     assert_eq!(
@@ -271,7 +310,7 @@ async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
     );
     // The right PIN is refused like any other while the lock lasts, with
     // the time left of the one lock time.
-    let right = join_room(&pool, &join_request(&alice, None), lockout)
+    let right = join_room(&pool, common::keys(), &join_request(&alice, None), lockout)
         .await
         .expect("store");
     let JoinOutcome::Locked {
@@ -297,9 +336,14 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         // Alternate wrong pairing codes and code-less wrong PINs.
         let pairing = (i % 2 == 0).then(|| code("ZZZZ-ZZZZ"));
         seen.push(
-            join_room(&pool, &join_request(&mallory, pairing), Lockout::default())
-                .await
-                .expect("store"),
+            join_room(
+                &pool,
+                common::keys(),
+                &join_request(&mallory, pairing),
+                Lockout::default(),
+            )
+            .await
+            .expect("store"),
         );
     }
     let expected: Vec<JoinOutcome> = (1..=9)
@@ -317,9 +361,14 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         })
         .collect();
     assert_eq!(seen, expected);
-    let tenth = join_room(&pool, &join_request(&mallory, None), Lockout::default())
-        .await
-        .expect("store");
+    let tenth = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&mallory, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert_eq!(
         tenth,
         JoinOutcome::Locked {
@@ -328,12 +377,22 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         }
     );
     // While locked, the right PIN gets the same answer as a wrong one.
-    let right = join_room(&pool, &join_request(&alice, None), Lockout::default())
-        .await
-        .expect("store");
-    let wrong = join_room(&pool, &join_request(&mallory, None), Lockout::default())
-        .await
-        .expect("store");
+    let right = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&alice, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
+    let wrong = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&mallory, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert!(matches!(right, JoinOutcome::Locked { .. }), "{right:?}");
     assert_eq!(
         std::mem::discriminant(&right),
@@ -353,19 +412,34 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
     let (alice, _) = alice_room(&pool).await;
     let mallory = party("+1 555 012 3456", "0000");
     for _ in 0..3 {
-        join_room(&pool, &join_request(&mallory, None), Lockout::default())
-            .await
-            .expect("store");
-    }
-    assert!(matches!(
-        join_room(&pool, &join_request(&alice, None), Lockout::default())
-            .await
-            .expect("store"),
-        JoinOutcome::Joined { .. }
-    ));
-    let next = join_room(&pool, &join_request(&mallory, None), Lockout::default())
+        join_room(
+            &pool,
+            common::keys(),
+            &join_request(&mallory, None),
+            Lockout::default(),
+        )
         .await
         .expect("store");
+    }
+    assert!(matches!(
+        join_room(
+            &pool,
+            common::keys(),
+            &join_request(&alice, None),
+            Lockout::default()
+        )
+        .await
+        .expect("store"),
+        JoinOutcome::Joined { .. }
+    ));
+    let next = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&mallory, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert_eq!(
         next,
         JoinOutcome::Unauthorized {
@@ -378,9 +452,14 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
         .execute(&pool)
         .await
         .expect("age the lock");
-    let after = join_room(&pool, &join_request(&mallory, None), Lockout::default())
-        .await
-        .expect("store");
+    let after = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&mallory, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert_eq!(
         after,
         JoinOutcome::Unauthorized {
@@ -388,9 +467,14 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
         }
     );
     assert!(matches!(
-        join_room(&pool, &join_request(&alice, None), Lockout::default())
-            .await
-            .expect("store"),
+        join_room(
+            &pool,
+            common::keys(),
+            &join_request(&alice, None),
+            Lockout::default()
+        )
+        .await
+        .expect("store"),
         JoinOutcome::Joined { .. }
     ));
 }
@@ -405,9 +489,14 @@ async fn an_expired_room_is_gone_and_its_number_reusable() {
         .await
         .expect("id");
     common::age_all_rooms(&pool).await;
-    let outcome = join_room(&pool, &join_request(&alice, None), Lockout::default())
-        .await
-        .expect("store");
+    let outcome = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&alice, None),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     let JoinOutcome::NotFound {
         expired: Some(expired),
     } = outcome
@@ -420,11 +509,14 @@ async fn an_expired_room_is_gone_and_its_number_reusable() {
         scalar(&pool, "SELECT count(*) FROM access_records").await,
         0
     );
-    let CreateOutcome::Created { joined, .. } =
-        create_room(&pool, &create_request(&alice, pairing), WEEK)
-            .await
-            .expect("store")
-    else {
+    let CreateOutcome::Created { joined, .. } = create_room(
+        &pool,
+        common::keys(),
+        &create_request(&alice, pairing),
+        WEEK,
+    )
+    .await
+    .expect("store") else {
         panic!("the number can be used again")
     };
     assert_ne!(
@@ -446,9 +538,14 @@ async fn create_replaces_an_expired_room_it_finds() {
     .execute(&pool)
     .await
     .expect("expire");
-    let outcome = create_room(&pool, &create_request(&alice, pairing), WEEK)
-        .await
-        .expect("store");
+    let outcome = create_room(
+        &pool,
+        common::keys(),
+        &create_request(&alice, pairing),
+        WEEK,
+    )
+    .await
+    .expect("store");
     let CreateOutcome::Created {
         expired: Some(_),
         joined,
@@ -486,7 +583,7 @@ async fn create_takes_its_time_after_waiting_for_the_room() {
     let create = tokio::spawn({
         let pool = pool.clone();
         let request = create_request(&alice, pairing);
-        async move { create_room(&pool, &request, WEEK).await }
+        async move { create_room(&pool, common::keys(), &request, WEEK).await }
     });
     // Release the lock only once the create waits for it and the room's
     // time has passed on the database clock (bounded waits on conditions).
@@ -522,10 +619,22 @@ async fn racing_creates_make_exactly_one_room() {
         let b = party(&format!("+1 555 100 {round:04}"), "2222");
         let (pa, pb) = (pool.clone(), pool.clone());
         let ta = tokio::spawn(async move {
-            create_room(&pa, &create_request(&a, code("AAAA-AAAA")), WEEK).await
+            create_room(
+                &pa,
+                common::keys(),
+                &create_request(&a, code("AAAA-AAAA")),
+                WEEK,
+            )
+            .await
         });
         let tb = tokio::spawn(async move {
-            create_room(&pb, &create_request(&b, code("BBBB-BBBB")), WEEK).await
+            create_room(
+                &pb,
+                common::keys(),
+                &create_request(&b, code("BBBB-BBBB")),
+                WEEK,
+            )
+            .await
         });
         let outcomes = [
             ta.await.expect("task").expect("store"),
@@ -558,16 +667,33 @@ async fn racing_slot_two_claims_admit_one_party() {
         let number = format!("+1 555 200 {round:04}");
         let alice = party(&number, "1111");
         let pairing = code("CCCC-CCCC");
-        create_room(&pool, &create_request(&alice, pairing), WEEK)
-            .await
-            .expect("store");
+        create_room(
+            &pool,
+            common::keys(),
+            &create_request(&alice, pairing),
+            WEEK,
+        )
+        .await
+        .expect("store");
         let (bob, eve) = (party(&number, "2222"), party(&number, "3333"));
         let (pb, pe) = (pool.clone(), pool.clone());
         let tb = tokio::spawn(async move {
-            join_room(&pb, &join_request(&bob, Some(pairing)), Lockout::default()).await
+            join_room(
+                &pb,
+                common::keys(),
+                &join_request(&bob, Some(pairing)),
+                Lockout::default(),
+            )
+            .await
         });
         let te = tokio::spawn(async move {
-            join_room(&pe, &join_request(&eve, Some(pairing)), Lockout::default()).await
+            join_room(
+                &pe,
+                common::keys(),
+                &join_request(&eve, Some(pairing)),
+                Lockout::default(),
+            )
+            .await
         });
         let outcomes = [
             tb.await.expect("task").expect("store"),

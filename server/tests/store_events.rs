@@ -81,7 +81,7 @@ async fn pair(pool: &PgPool) -> (SessionBinding, SessionBinding) {
     let pairing = PairingCode::parse("P2K4-9H7M").expect("code").hash();
     let create = common::create_request(&alice, pairing);
     let CreateOutcome::Created { binding: a, .. } =
-        create_room(pool, &create, Duration::from_secs(3600))
+        create_room(pool, common::keys(), &create, Duration::from_secs(3600))
             .await
             .expect("store")
     else {
@@ -92,7 +92,7 @@ async fn pair(pool: &PgPool) -> (SessionBinding, SessionBinding) {
         binding: b,
         version,
         ..
-    } = join_room(pool, &join, Lockout::default())
+    } = join_room(pool, common::keys(), &join, Lockout::default())
         .await
         .expect("store")
     else {

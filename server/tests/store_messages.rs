@@ -28,7 +28,9 @@ async fn room(
     let pairing = code("P2K4-9H7M");
     let create = common::create_request(&alice, pairing);
     let CreateOutcome::Created { binding: a, .. } =
-        create_room(pool, &create, WEEK).await.expect("store")
+        create_room(pool, common::keys(), &create, WEEK)
+            .await
+            .expect("store")
     else {
         panic!("created")
     };
@@ -37,9 +39,10 @@ async fn room(
     }
     let bob = party(number, "9999");
     let join = common::join_request(&bob, Some(pairing));
-    let JoinOutcome::Joined { binding: b, .. } = join_room(pool, &join, Lockout::default())
-        .await
-        .expect("store")
+    let JoinOutcome::Joined { binding: b, .. } =
+        join_room(pool, common::keys(), &join, Lockout::default())
+            .await
+            .expect("store")
     else {
         panic!("joined")
     };
@@ -245,7 +248,9 @@ async fn reset_pairing_replaces_the_code_of_an_unpaired_room_only() {
     let (a, _) = room(&pool, "+44 7700 900005", false).await;
     let fresh = code("NEWC-ODE1");
     assert_eq!(
-        reset_pairing(&pool, &a, &fresh).await.expect("store"),
+        reset_pairing(&pool, common::keys(), &a, &fresh)
+            .await
+            .expect("store"),
         ResetOutcome::Reset
     );
     let bob = party("+44 7700 900005", "9999");
@@ -255,14 +260,19 @@ async fn reset_pairing_replaces_the_code_of_an_unpaired_room_only() {
         sender_hash: bob.sender_hash,
         pairing_hash: Some(pairing),
     };
-    let old = join_room(&pool, &join(code("P2K4-9H7M")), Lockout::default())
-        .await
-        .expect("store");
+    let old = join_room(
+        &pool,
+        common::keys(),
+        &join(code("P2K4-9H7M")),
+        Lockout::default(),
+    )
+    .await
+    .expect("store");
     assert!(
         matches!(old, JoinOutcome::PairingInvalid { .. }),
         "the old code no longer works: {old:?}"
     );
-    let new = join_room(&pool, &join(fresh), Lockout::default())
+    let new = join_room(&pool, common::keys(), &join(fresh), Lockout::default())
         .await
         .expect("store");
     assert!(
@@ -276,7 +286,7 @@ async fn reset_pairing_replaces_the_code_of_an_unpaired_room_only() {
         "{new:?}"
     );
     assert_eq!(
-        reset_pairing(&pool, &a, &code("ANOT-HER1"))
+        reset_pairing(&pool, common::keys(), &a, &code("ANOT-HER1"))
             .await
             .expect("store"),
         ResetOutcome::AlreadyPaired

@@ -441,7 +441,7 @@ async fn every_invalid_frame_of_the_vectors_is_refused_over_the_wire() {
 
 #[tokio::test]
 async fn the_database_never_holds_secrets_or_plaintext() {
-    // STD1-SRV-1, STD1-SRV-2, STD1-SRV-10 (country_iso is not stored with
+    // STD1-SRV-1, STD1-SRV-2, STD1-SRV-10, STD1-SRV-25 (country_iso is not stored with
     // the room): after a conversation, no steg number (in any
     // spelling), PIN, pairing code, plaintext or key appears in any table.
     let server = start(Duration::ZERO).await;
@@ -494,9 +494,24 @@ async fn the_database_never_holds_secrets_or_plaintext() {
             "the database holds {secret:?}"
         );
     }
+    // STD1-SRV-25: none of the hashes the clients sent is stored as sent,
+    // so the dump cannot be searched offline for the number or the PINs.
+    let pairing_hash = pairing();
+    let sent: [(&str, &[u8]); 6] = [
+        ("the room hash", alice.room_hash.as_bytes()),
+        ("Alice's access hash", alice.access_hash.as_bytes()),
+        ("Bob's access hash", bob.access_hash.as_bytes()),
+        ("Alice's sender hash", alice.sender_hash.as_bytes()),
+        ("Bob's sender hash", bob.sender_hash.as_bytes()),
+        ("the pairing hash", pairing_hash.as_bytes()),
+    ];
+    for (what, bytes) in sent {
+        assert!(!dump.contains(&hex(bytes)), "the database holds {what}");
+    }
+    // Positive control: the keyed form is there, so the dump is the real one.
     assert!(
-        dump.contains(&hex(alice.room_hash.as_bytes())),
-        "the dump is the real one"
+        dump.contains(&hex(&common::keys().room(&alice.room_hash))),
+        "the dump holds the keyed room hash"
     );
 }
 

@@ -760,6 +760,24 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "The administration page is off without a password, authenticated in constant time",
     ),
     req(
+        "STD1-SRV-25",
+        Must,
+        Server,
+        "Stored hashes are keyed with a pepper outside the store; sender hashes are sealed",
+    ),
+    req(
+        "STD1-SRV-26",
+        Must,
+        Server,
+        "The pepper is 256 random bits from outside the store, shared and checked at start-up",
+    ),
+    req(
+        "STD1-SRV-27",
+        Should,
+        Server,
+        "Operators are told where the pepper is and what losing or changing it means",
+    ),
+    req(
         "STD1-CLI-1",
         Must,
         Client,

@@ -240,8 +240,12 @@ async fn populate(
          SELECT md5(i::text)::uuid, sha256(('room' || i)::bytea),
                 date_trunc('second', now()), date_trunc('second', now()) + interval '1 day', 1
          FROM generate_series(0, $1 - 1) AS i",
-        "INSERT INTO access_records (room_id, slot, access_hash, sender_hash, created_at)
+        "INSERT INTO access_records
+                (room_id, slot, access_hash, sender_sealed, sender_index, created_at)
          SELECT md5(i::text)::uuid, s, sha256(('access' || i || '/' || s)::bytea),
+                -- 60 bytes, a sealed sender hash's size (STD1-SRV-25)
+                sha256(('sealed' || i || '/' || s)::bytea)
+                    || substring(sha256(('nonce' || i || '/' || s)::bytea) from 1 for 28),
                 sha256(('sender' || i || '/' || s)::bytea), date_trunc('second', now())
          FROM generate_series(0, $1 - 1) AS i, (VALUES (1::smallint), (2::smallint)) AS slots (s)",
     ];

@@ -11,6 +11,7 @@ use stelgano_spec::wire::{Broadcast, CreateRoom, ExpiryCause, JoinRoom, Joined, 
 use time::OffsetDateTime;
 
 use super::events::{Audience, bump_version, publish};
+use super::keyed::StorageKeys;
 use super::{
     ExpiredRoom, SessionBinding, Slot, StoreError, hash, operation_time, room_id, room_view,
     timestamp,
@@ -105,16 +106,20 @@ pub enum JoinOutcome {
 /// room's order (STD1-SRV-7): after the lock on an existing room, and
 /// again after the insert, which may have waited for a racing create of
 /// the same hash that then rolled back.
+///
+/// Hashes are stored in their keyed forms (STD1-SRV-25).
 pub async fn create_room(
     pool: &PgPool,
+    keys: &StorageKeys,
     request: &CreateRoom,
     lifetime: Duration,
 ) -> Result<CreateOutcome, StoreError> {
+    let room_key = keys.room(&request.room_hash);
     let mut tx = pool.begin().await?;
     let existing = sqlx::query(
         "SELECT id, ttl_expires_at, version FROM rooms WHERE room_hash = $1 FOR UPDATE",
     )
-    .bind(request.room_hash.as_bytes().as_slice())
+    .bind(room_key.as_slice())
     .fetch_optional(&mut *tx)
     .await?;
     let mut now = operation_time(&mut tx).await?;
@@ -137,10 +142,10 @@ pub async fn create_room(
          ON CONFLICT (room_hash) DO NOTHING",
     )
     .bind(room_id.as_uuid())
-    .bind(request.room_hash.as_bytes().as_slice())
+    .bind(room_key.as_slice())
     .bind(now.to_datetime())
     .bind(ttl_expires_at.to_datetime())
-    .bind(request.pairing_hash.as_bytes().as_slice())
+    .bind(keys.pairing(&request.pairing_hash).as_slice())
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -163,6 +168,7 @@ pub async fn create_room(
     }
     insert_record(
         &mut tx,
+        keys,
         room_id,
         Slot::Creator,
         &request.access_hash,
@@ -170,7 +176,7 @@ pub async fn create_room(
         now,
     )
     .await?;
-    let joined = Box::new(room_view(&mut tx, room_id, ttl_expires_at).await?);
+    let joined = Box::new(room_view(&mut tx, keys, room_id, ttl_expires_at).await?);
     tx.commit().await?;
     let binding = SessionBinding {
         room_id,
@@ -189,6 +195,7 @@ pub async fn create_room(
 /// the room's row lock.
 pub async fn join_room(
     pool: &PgPool,
+    keys: &StorageKeys,
     request: &JoinRoom,
     lockout: Lockout,
 ) -> Result<JoinOutcome, StoreError> {
@@ -197,7 +204,7 @@ pub async fn join_room(
         "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, version
            FROM rooms WHERE room_hash = $1 FOR UPDATE",
     )
-    .bind(request.room_hash.as_bytes().as_slice())
+    .bind(keys.room(&request.room_hash).as_slice())
     .fetch_optional(&mut *tx)
     .await?;
     let now = operation_time(&mut tx).await?;
@@ -228,21 +235,24 @@ pub async fn join_room(
         });
     }
 
-    // Rule 3: a record with this access hash.
-    let records = sqlx::query("SELECT slot, access_hash, sender_hash FROM access_records WHERE room_id = $1 ORDER BY slot")
+    // Rule 3: a record with this access hash, compared in its keyed form
+    // (STD1-SRV-25).
+    let records = sqlx::query("SELECT slot, access_hash, sender_sealed FROM access_records WHERE room_id = $1 ORDER BY slot")
         .bind(id.as_uuid())
         .fetch_all(&mut *tx)
         .await?;
+    let guess = AccessHash::from_bytes(keys.access(&request.access_hash));
     let mut slot_one_sender: Option<SenderHash> = None;
     for record in &records {
         let slot = Slot::from_db(record.try_get("slot")?)?;
         let access: AccessHash = hash(record, "access_hash")?;
-        let sender: SenderHash = hash(record, "sender_hash")?;
+        let sealed: Vec<u8> = record.try_get("sender_sealed")?;
+        let sender = keys.open_sender(id, slot, &sealed)?;
         if slot == Slot::Creator {
             slot_one_sender = Some(sender);
         }
         // Constant-time comparisons of the guess (STD1-SRV-4).
-        if access.ct_eq(&request.access_hash) {
+        if access.ct_eq(&guess) {
             if !sender.ct_eq(&request.sender_hash) {
                 tx.rollback().await?;
                 return Ok(JoinOutcome::SenderMismatch);
@@ -252,7 +262,7 @@ pub async fn join_room(
                 slot,
                 sender_hash: sender,
             };
-            return admit(tx, ttl_expires_at, binding, version, false).await;
+            return admit(tx, keys, ttl_expires_at, binding, version, false).await;
         }
     }
 
@@ -265,7 +275,9 @@ pub async fn join_room(
                     .map_err(|_| StoreError::Corrupt("pairing_hash".into()))
             })
             .transpose()?;
-        // Constant-time comparison of the guessed code (STD1-SRV-4).
+        // Constant-time comparison of the guessed code, keyed
+        // (STD1-SRV-4, STD1-SRV-25).
+        let claimed = PairingHash::from_bytes(keys.pairing(&claimed));
         if !expected.is_some_and(|expected| expected.ct_eq(&claimed)) {
             let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
                 Failure::Remaining(attempts_remaining) => {
@@ -285,6 +297,7 @@ pub async fn join_room(
         }
         insert_record(
             &mut tx,
+            keys,
             id,
             Slot::Second,
             &request.access_hash,
@@ -312,7 +325,7 @@ pub async fn join_room(
             slot: Slot::Second,
             sender_hash: request.sender_hash,
         };
-        return admit(tx, ttl_expires_at, binding, version, true).await;
+        return admit(tx, keys, ttl_expires_at, binding, version, true).await;
     }
 
     if faults::injected(Fault::ThirdAccessRecord)
@@ -324,7 +337,7 @@ pub async fn join_room(
             slot: Slot::Second,
             sender_hash: request.sender_hash,
         };
-        return admit(tx, ttl_expires_at, binding, version, false).await;
+        return admit(tx, keys, ttl_expires_at, binding, version, false).await;
     }
 
     // Rule 5: a wrong PIN (STD1-JOIN-19).
@@ -415,8 +428,11 @@ fn seconds(n: i64) -> Option<NonZeroU32> {
     u32::try_from(n).ok().and_then(NonZeroU32::new)
 }
 
+/// Stores an access record with its hashes keyed and its sender hash
+/// sealed (STD1-SRV-25).
 async fn insert_record(
     conn: &mut PgConnection,
+    keys: &StorageKeys,
     room: RoomId,
     slot: Slot,
     access: &AccessHash,
@@ -424,13 +440,15 @@ async fn insert_record(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO access_records (room_id, slot, access_hash, sender_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO access_records
+                (room_id, slot, access_hash, sender_sealed, sender_index, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(room.as_uuid())
     .bind(slot.to_db())
-    .bind(access.as_bytes().as_slice())
-    .bind(sender.as_bytes().as_slice())
+    .bind(keys.access(access).as_slice())
+    .bind(keys.seal_sender(room, slot, sender)?.as_slice())
+    .bind(keys.sender_index(sender).as_slice())
     .bind(now.to_datetime())
     .execute(&mut *conn)
     .await?;
@@ -449,12 +467,13 @@ fn expiry(start: Timestamp, lifetime: Duration) -> Result<Timestamp, StoreError>
 /// room's order (STD1-JOIN-8).
 async fn admit(
     mut tx: Transaction<'static, Postgres>,
+    keys: &StorageKeys,
     ttl_expires_at: Timestamp,
     binding: SessionBinding,
     version: i64,
     paired_now: bool,
 ) -> Result<JoinOutcome, StoreError> {
-    let joined = Box::new(room_view(&mut tx, binding.room_id, ttl_expires_at).await?);
+    let joined = Box::new(room_view(&mut tx, keys, binding.room_id, ttl_expires_at).await?);
     tx.commit().await?;
     Ok(JoinOutcome::Joined {
         joined,

@@ -13,8 +13,11 @@
 
 mod access;
 pub mod events;
+pub mod keyed;
 mod send;
 mod session_ops;
+
+use keyed::StorageKeys;
 
 pub use access::{CreateOutcome, JoinOutcome, Lockout, create_room, join_room};
 pub use send::send_message;
@@ -130,6 +133,7 @@ fn hash<T: for<'a> TryFrom<&'a [u8]>>(row: &PgRow, column: &str) -> Result<T, St
 /// The room as a `Joined` reply describes it (STD1-JOIN-8).
 async fn room_view(
     conn: &mut PgConnection,
+    keys: &StorageKeys,
     room_id: RoomId,
     ttl_expires_at: Timestamp,
 ) -> Result<Joined, StoreError> {
@@ -137,7 +141,7 @@ async fn room_view(
         .bind(room_id.as_uuid())
         .fetch_one(&mut *conn)
         .await?;
-    let current_message = current_message(conn, room_id).await?;
+    let current_message = current_message(conn, keys, room_id).await?;
     Ok(Joined {
         room_id,
         ttl_expires_at,
@@ -146,13 +150,15 @@ async fn room_view(
     })
 }
 
-/// The room's one message, with its author's bound sender hash (STD1-MSG-4).
+/// The room's one message, with its author's bound sender hash, unsealed
+/// (STD1-MSG-4, STD1-SRV-25).
 async fn current_message(
     conn: &mut PgConnection,
+    keys: &StorageKeys,
     room_id: RoomId,
 ) -> Result<Option<Message>, StoreError> {
     let row = sqlx::query(
-        "SELECT m.id, a.sender_hash, m.ciphertext, m.iv, m.sent_at, m.read_at, m.edited
+        "SELECT m.id, m.author_slot, a.sender_sealed, m.ciphertext, m.iv, m.sent_at, m.read_at, m.edited
            FROM messages m
            JOIN access_records a ON a.room_id = m.room_id AND a.slot = m.author_slot
           WHERE m.room_id = $1",
@@ -164,9 +170,11 @@ async fn current_message(
     let ciphertext: Vec<u8> = row.try_get("ciphertext")?;
     let iv: Vec<u8> = row.try_get("iv")?;
     let read_at: Option<OffsetDateTime> = row.try_get("read_at")?;
+    let sealed: Vec<u8> = row.try_get("sender_sealed")?;
+    let author = Slot::from_db(row.try_get("author_slot")?)?;
     Ok(Some(Message {
         id: MessageId::from_uuid(row.try_get("id")?),
-        sender_hash: hash(&row, "sender_hash")?,
+        sender_hash: keys.open_sender(room_id, author, &sealed)?,
         ciphertext: Ciphertext::from_bytes(ciphertext)
             .map_err(|reason| StoreError::Corrupt(format!("stored ciphertext: {reason}")))?,
         iv: Iv::try_from(iv.as_slice())

@@ -15,6 +15,7 @@ use time::OffsetDateTime;
 
 use super::access::expire_and_delete;
 use super::events::{Audience, bump_version, publish};
+use super::keyed::StorageKeys;
 use super::{ExpiredRoom, SessionBinding, Slot, StoreError, operation_time, timestamp};
 use crate::faults::{self, Fault};
 
@@ -353,9 +354,11 @@ pub async fn publish_typing(
     Ok(TypingOutcome::Sent)
 }
 
-/// Replaces the pairing code of an unpaired room (STD1-JOIN-17).
+/// Replaces the pairing code of an unpaired room (STD1-JOIN-17), stored
+/// keyed (STD1-SRV-25).
 pub async fn reset_pairing(
     pool: &PgPool,
+    keys: &StorageKeys,
     session: &SessionBinding,
     pairing: &PairingHash,
 ) -> Result<ResetOutcome, StoreError> {
@@ -372,7 +375,7 @@ pub async fn reset_pairing(
     }
     sqlx::query("UPDATE rooms SET pairing_hash = $2 WHERE id = $1")
         .bind(session.room_id.as_uuid())
-        .bind(pairing.as_bytes().as_slice())
+        .bind(keys.pairing(pairing).as_slice())
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;

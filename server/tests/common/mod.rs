@@ -196,7 +196,7 @@ pub async fn instance_with(
         join_time_floor: floor,
         room_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
         allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
-        ..stelgano_server::app::AppState::new(pool.clone())
+        ..stelgano_server::app::AppState::new(pool.clone(), Arc::new(keys().clone()))
     };
     configure(&mut state);
     let hub = Arc::clone(&state.hub);
@@ -316,4 +316,17 @@ pub async fn http_request(
         .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned()))
         .collect();
     (status, headers, body.to_owned())
+}
+
+/// The storage keys of every test server and store call: one fixed test
+/// pepper, so that rows one test writes are found by the code it tests
+/// (STD1-SRV-25).
+pub fn keys() -> &'static stelgano_server::store::keyed::StorageKeys {
+    static KEYS: OnceLock<stelgano_server::store::keyed::StorageKeys> = OnceLock::new();
+    KEYS.get_or_init(|| stelgano_server::store::keyed::StorageKeys::derive(&test_pepper()))
+}
+
+/// The tests' pepper: fixed, so that a failure reproduces.
+pub fn test_pepper() -> stelgano_server::store::keyed::Pepper {
+    stelgano_server::store::keyed::Pepper::from_hex(&"7e".repeat(32)).expect("64 hex digits")
 }

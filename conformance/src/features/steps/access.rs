@@ -100,6 +100,7 @@ pub async fn second_room(world: &mut FeatureWorld, args: Args) -> Outcome {
     world.unused_phone = Some(phone);
     let code = fixtures::pairing_code().map_err(StepFailure::Setup)?;
     world.secrets.pairing_codes.push(code.as_str().to_owned());
+    world.secrets.hashes.push(*code.hash().as_bytes());
     let answer = world
         .request_unjoined(name, create_event(&hashes, &code), false)
         .await?;

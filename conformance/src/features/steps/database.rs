@@ -121,6 +121,28 @@ pub async fn holds_no_secrets(world: &mut FeatureWorld, _: Args) -> Outcome {
     }
 }
 
+/// STD1-SRV-25: the store keeps the clients' hashes only keyed or sealed,
+/// so none of the room, access, sender or pairing hashes the scenario's
+/// clients sent appears as sent (an offline search over phone numbers
+/// would match it).
+pub async fn holds_no_client_hashes(world: &mut FeatureWorld, _: Args) -> Outcome {
+    let text = dump(world).await?;
+    if world.secrets.hashes.is_empty() {
+        return Err(StepFailure::Setup("the scenario recorded no hashes".into()));
+    }
+    match world
+        .secrets
+        .hashes
+        .iter()
+        .find(|h| text.contains(&hex(h.as_slice())))
+    {
+        None => Ok(()),
+        Some(_) => Err(expected(
+            "the dump holds a hash as a client sent it (STD1-SRV-25: store it keyed)",
+        )),
+    }
+}
+
 pub async fn holds_ciphertext(world: &mut FeatureWorld, args: Args) -> Outcome {
     let label = args.get(0)?;
     let needle = bytea(&world.message(label)?.sealed.ciphertext);

@@ -155,6 +155,7 @@ fn all() -> Vec<(Kind, &'static str, StepFn)> {
         Given "the database holds the room" => database::holds_room;
         Then "the database holds the room" => database::holds_room;
         Then "a dump of the database holds none of the scenario's secrets" => database::holds_no_secrets;
+        Then "a dump of the database holds none of the hashes the clients sent" => database::holds_no_client_hashes;
         Then "the database holds the ciphertext of \"([^\"]*)\"" => database::holds_ciphertext;
         Then "the database holds nothing of \"([^\"]*)\"" => database::holds_nothing_of_message;
         Then "the database holds nothing of the room" => database::holds_nothing_of_room;
