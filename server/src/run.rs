@@ -99,7 +99,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let pool = crate::db::connect(options, config.db_pool_size)
         .await
         .context("connecting to PostgreSQL")?;
-    let keys = Arc::new(storage_keys(&config, &pool).await?);
+    let keys = match storage_keys(&config, &pool).await {
+        Ok(keys) => Arc::new(keys),
+        Err(e) => {
+            // A refused start leaves no cluster of ours running.
+            pool.close().await;
+            if let Some(cluster) = cluster.as_mut() {
+                let _ = cluster.stop();
+            }
+            return Err(e);
+        }
+    };
     let state = AppState {
         join_time_floor: config.join_time_floor(),
         room_ttl: config.room_ttl(),

@@ -317,6 +317,11 @@ async fn without_database_url_the_server_runs_its_own_postgresql() {
         !stderr.contains(pepper.trim()),
         "the pepper is never logged"
     );
+    assert_eq!(
+        data.postmaster_pid(),
+        None,
+        "the refused start stopped the cluster it started"
+    );
 }
 
 #[test]
