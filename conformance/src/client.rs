@@ -134,6 +134,65 @@ impl Connection {
             .map_err(|e| ClientError::Transport(e.to_string()))
     }
 
+    /// Sends `payload` as one data message of the given kind, split into
+    /// fragments that end at the offsets in `cuts`, with a ping between
+    /// fragments when `ping` is set (RFC 6455 §5.4 allows control frames
+    /// there). Raw frames, because a text message that is not UTF-8, a
+    /// fragmented one and a binary one are exactly what a server must
+    /// cope with (STD1-WIRE-3, STD1-WIRE-4) and what `Message` cannot
+    /// express (`crate::wsfuzz`).
+    pub async fn send_raw(
+        &mut self,
+        payload: &[u8],
+        binary: bool,
+        cuts: &[usize],
+        ping: bool,
+    ) -> Result<(), ClientError> {
+        use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+        use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+        self.note(|name| {
+            format!(
+                "{name} -> ({} bytes, {}, {} fragments)",
+                payload.len(),
+                if binary { "binary" } else { "text" },
+                cuts.len() + 1
+            )
+        });
+        let mut bounds: Vec<usize> = cuts
+            .iter()
+            .copied()
+            .filter(|&c| c > 0 && c < payload.len())
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds.push(payload.len());
+        let mut start = 0;
+        for (i, &end) in bounds.iter().enumerate() {
+            let opcode = match (i, binary) {
+                (0, false) => OpCode::Data(Data::Text),
+                (0, true) => OpCode::Data(Data::Binary),
+                _ => OpCode::Data(Data::Continue),
+            };
+            let last = i + 1 == bounds.len();
+            let frame = Frame::message(payload[start..end].to_vec(), opcode, last);
+            self.ws
+                .feed(Message::Frame(frame))
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            if ping && !last {
+                self.ws
+                    .feed(Message::Ping(Vec::from(&b"wsfuzz"[..]).into()))
+                    .await
+                    .map_err(|e| ClientError::Transport(e.to_string()))?;
+            }
+            start = end;
+        }
+        self.ws
+            .flush()
+            .await
+            .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
     /// The next frame, close or end, within `within`; pings are answered
     /// by the WebSocket layer and skipped.
     pub async fn next(&mut self, within: Duration) -> Result<Incoming, ClientError> {
@@ -166,6 +225,19 @@ impl Connection {
             };
             return Ok(incoming);
         }
+    }
+
+    /// Drops the connection without a closing handshake, as a crashed
+    /// client or a failed network would: with `SO_LINGER` at zero the TCP
+    /// connection ends with a reset, and whatever the kernel had not yet
+    /// sent is discarded (the chaos suite, `crate::chaos`).
+    pub fn abort(self) {
+        if let MaybeTlsStream::Plain(tcp) = self.ws.get_ref() {
+            // Without it the close is an orderly FIN, which still ends the
+            // connection abruptly for the protocol; good enough.
+            let _ = tcp.set_zero_linger();
+        }
+        drop(self);
     }
 
     /// Closes the connection from this side and waits, briefly, for the

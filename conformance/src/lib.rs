@@ -5,8 +5,11 @@
 //! The `model` suite replays the traces the room model exported
 //! (`conformance/traces/`, see `model/README.md`).
 
+#![forbid(unsafe_code)]
+
 pub mod bench;
 pub mod browser;
+pub mod chaos;
 pub mod client;
 pub mod corpus;
 pub mod coverage;
@@ -18,3 +21,4 @@ pub mod replay;
 pub mod report;
 pub mod surface;
 pub mod timing;
+pub mod wsfuzz;

@@ -67,6 +67,13 @@ pub struct RoomSpec {
 }
 
 impl RoomSpec {
+    /// The current message and its author, as a `Joined` reply or a
+    /// database read shows them (the chaos suite's observations,
+    /// `crate::chaos::check`).
+    pub fn current(&self) -> Option<(MessageId, Side)> {
+        self.current.map(|(id, author, _)| (id, author))
+    }
+
     /// The answer the rules give, and the state after it; `Sent(None)`
     /// for an accepted send, whose id the server picks.
     fn apply(&self, op: &RoomOp) -> (RoomRet, Option<(MessageId, Side, bool)>) {

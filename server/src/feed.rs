@@ -72,7 +72,10 @@ pub async fn run(
             }
         }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        // A short cap: a restarted database is back within seconds, and
+        // until the feed is, this instance's sessions cannot be served
+        // (STD1-SRV-29). One attempt a second costs the database nothing.
+        backoff = (backoff * 2).min(Duration::from_secs(1));
     }
 }
 

@@ -1,5 +1,7 @@
 //! `stelgano-server`: runs the reference server.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use stelgano_server::config::Config;
 use stelgano_server::run::{init_tracing, run};

@@ -1,5 +1,6 @@
-//! Every requirement that binds a server is cited by a test of the server
-//! or of the spec crate, except those listed here as not yet tested, each
+//! Every requirement that binds a server is cited by a test of the server,
+//! of the spec crate or of the harness's suites run against this server
+//! (`conformance/tests`), except those listed here as not yet tested, each
 //! with the reason. The list can only shrink: a requirement that gains a
 //! test must leave it, and a new one must gain a test or join it.
 
@@ -17,6 +18,8 @@ fn test_text() -> String {
     let mut text = String::new();
     for dir in [
         "server/tests",
+        // The fault suite runs against this server (STD1-SRV-28, -29).
+        "conformance/tests",
         "spec/tests",
         "server/src",
         "server/src/store",

@@ -27,6 +27,8 @@
 //! panics otherwise. Without `python3` the baseline is skipped with a
 //! message and the rest still runs.
 
+#![forbid(unsafe_code)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};

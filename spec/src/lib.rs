@@ -7,6 +7,8 @@
 //! the text by a test. The reference server, the model and the conformance
 //! harness all build on it; it depends on no other crate of the project.
 
+#![forbid(unsafe_code)]
+
 pub mod b64;
 pub mod constants;
 pub mod crypto;

@@ -778,6 +778,18 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "Operators are told where the pepper is and what losing or changing it means",
     ),
     req(
+        "STD1-SRV-28",
+        Must,
+        Server,
+        "Acknowledged operations survive crashes and store restarts, linearizably",
+    ),
+    req(
+        "STD1-SRV-29",
+        Should,
+        Server,
+        "A server returns to service after store or process failures without an operator",
+    ),
+    req(
         "STD1-CLI-1",
         Must,
         Client,

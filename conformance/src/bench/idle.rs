@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 use stelgano_spec::constants::WS_SUBPROTOCOL;
 use stelgano_spec::ids::{AccessHash, RoomHash, SenderHash};
 use stelgano_spec::pairing::PairingCode;
@@ -80,51 +81,35 @@ pub struct IdleReport {
 /// from the result whether that is enough. Call it before starting the
 /// server too: a child process inherits the limits in force when it is
 /// spawned, and the server needs one descriptor per connection.
+///
+/// The system calls go through rustix's safe wrappers: the crate forbids
+/// `unsafe`.
 pub fn raise_open_file_limit(target: u64) -> Result<u64, String> {
-    let current = get_nofile()?;
-    if current.rlim_cur >= target {
-        return Ok(current.rlim_cur);
+    let current = getrlimit(Resource::Nofile);
+    if current.current.is_none_or(|soft| soft >= target) {
+        return Ok(soft_limit(&current));
     }
-    let wanted = libc::rlimit {
-        rlim_cur: target,
-        rlim_max: current.rlim_max.max(target),
+    // `None` is RLIM_INFINITY, which is above any target.
+    let hard = current.maximum;
+    let wanted = Rlimit {
+        current: Some(target),
+        maximum: hard.map(|max| max.max(target)),
     };
-    if set_nofile(&wanted).is_err() {
+    if setrlimit(Resource::Nofile, wanted).is_err() {
         // Not privileged: as far as the hard limit goes.
-        let capped = libc::rlimit {
-            rlim_cur: target.min(current.rlim_max),
-            rlim_max: current.rlim_max,
+        let capped = Rlimit {
+            current: Some(hard.map_or(target, |max| target.min(max))),
+            maximum: hard,
         };
-        set_nofile(&capped).map_err(|e| format!("raising the open-file limit: {e}"))?;
+        setrlimit(Resource::Nofile, capped)
+            .map_err(|e| format!("raising the open-file limit: {}", std::io::Error::from(e)))?;
     }
-    Ok(get_nofile()?.rlim_cur)
+    Ok(soft_limit(&getrlimit(Resource::Nofile)))
 }
 
-fn get_nofile() -> Result<libc::rlimit, String> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable `rlimit` for the call's duration.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    if rc == 0 {
-        Ok(limit)
-    } else {
-        Err(format!(
-            "reading the open-file limit: {}",
-            std::io::Error::last_os_error()
-        ))
-    }
-}
-
-fn set_nofile(limit: &libc::rlimit) -> Result<(), std::io::Error> {
-    // SAFETY: `limit` points to a valid `rlimit` that the call only reads.
-    let rc = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, limit) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+/// The soft limit as a number; unlimited reads as `u64::MAX`.
+fn soft_limit(limit: &Rlimit) -> u64 {
+    limit.current.unwrap_or(u64::MAX)
 }
 
 type Ws = WebSocketStream<TcpStream>;

@@ -5,10 +5,16 @@
 //!                          [--skip FILE] [--junit FILE] [--json FILE] [--strict]
 //! stelgano-conformance bench [--smoke] [--rooms N] [--duration SECS] [--idle N] [--joins N]
 //!                            [--json FILE] [--charts DIR] [--target ws://HOST:PORT/ws]
+//! stelgano-conformance chaos [--duration SECS] [--rooms N] [--faults postgres,server,instance]
+//!                            [--drop-chance P] [--seed N] [--json FILE]
+//! stelgano-conformance wsfuzz [--duration SECS] [--frames N] [--seed N] [--workers N]
+//!                             [--target ws://HOST:PORT/ws] [--database-url URL]
 //! ```
 //!
 //! Without `--target` it starts the reference server (with a private
 //! PostgreSQL) and checks that. See `conformance/README.md`.
+
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,6 +51,71 @@ enum Command {
     /// baselines (issue 8): reply throughput and latency, idle
     /// connections, a join storm, two instances on one database.
     Bench(Box<BenchArgs>),
+    /// Faults survived (issue 9): racing replies in many rooms while the
+    /// reference server's PostgreSQL restarts, the server is killed and
+    /// restarted, client connections drop and a second instance dies;
+    /// then every room's history is checked. Exit 0 with no violation,
+    /// 1 with some, 2 when the run could not be carried out.
+    Chaos(ChaosArgs),
+    /// Fuzzed frames over WebSocket (issue 9): random and mutated frames
+    /// of every kind from many connections, each answer checked against
+    /// the spec, beside a room that must come through unchanged. Exit 0
+    /// with no violation, 1 with some, 2 when the run could not be set up.
+    Wsfuzz(Box<WsfuzzArgs>),
+}
+
+#[derive(clap::Args)]
+struct ChaosArgs {
+    /// Seconds during which faults go on being injected (each at least
+    /// once).
+    #[arg(long, default_value_t = 60.0)]
+    duration: f64,
+    /// Rooms, each with two racing parties.
+    #[arg(long, default_value_t = 12)]
+    rooms: usize,
+    /// Process faults, injected in turn, separated by commas.
+    #[arg(long, value_enum, value_delimiter = ',',
+          default_values = ["postgres", "server", "instance"])]
+    faults: Vec<stelgano_conformance::chaos::Fault>,
+    /// Chance, per request, that a client drops its connection just
+    /// before writing it, and again just after; 0 for none.
+    #[arg(long, default_value_t = 0.03)]
+    drop_chance: f64,
+    /// Seed of the parties' choices; random when absent, and printed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct WsfuzzArgs {
+    /// Seconds of sending frames.
+    #[arg(long, default_value_t = 20.0)]
+    duration: f64,
+    /// Stop after this many frames, even before the duration is up.
+    #[arg(long)]
+    frames: Option<u64>,
+    /// Seed of every frame; random when absent, and printed so that a
+    /// failure can be replayed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Connections sending at once.
+    #[arg(long, default_value_t = 4)]
+    workers: usize,
+    /// Seconds any one answer may take before the server counts as hung.
+    #[arg(long, default_value_t = 10.0)]
+    answer_timeout: f64,
+    /// A server to fuzz instead of the reference server the command would
+    /// start; its rooms must outlive the run.
+    #[arg(long)]
+    target: Option<String>,
+    /// A test-only URL of the `--target`'s database, to compare the victim
+    /// room's rows before and after; without `--target` the reference
+    /// server's is used instead.
+    #[arg(long, env = "STELGANO_CONFORMANCE_DATABASE_URL")]
+    database_url: Option<String>,
 }
 
 /// Sizes left out take the full run's defaults, or the smoke run's with
@@ -223,6 +294,8 @@ fn main() -> ExitCode {
         Command::Run(args) => *args,
         Command::Coverage(args) => return coverage(args),
         Command::Bench(args) => return bench(*args),
+        Command::Chaos(args) => return chaos(args),
+        Command::Wsfuzz(args) => return wsfuzz(*args),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
@@ -280,6 +353,135 @@ fn coverage(args: CoverageArgs) -> ExitCode {
             missing.join(", ")
         );
         ExitCode::FAILURE
+    }
+}
+
+/// The `chaos` command.
+fn chaos(args: ChaosArgs) -> ExitCode {
+    use stelgano_conformance::chaos::{self, ChaosOptions};
+    let duration = match Duration::try_from_secs_f64(args.duration) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: --duration {}: {e}", args.duration);
+            return ExitCode::from(2);
+        }
+    };
+    let seed = match args.seed.map_or_else(getrandom::u64, Ok) {
+        Ok(seed) => seed,
+        Err(e) => {
+            eprintln!("error: no randomness for the seed: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut options = ChaosOptions::new(duration, seed);
+    options.rooms = args.rooms;
+    options.faults = args.faults;
+    options.drop_chance = args.drop_chance;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("chaos: seed {seed}; starting the reference server");
+    let report = match runtime.block_on(chaos::run(&options)) {
+        Ok(report) => report,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", report.summary());
+    if let Some(path) = &args.json {
+        let written = serde_json::to_string_pretty(&report)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| std::fs::write(path, text).map_err(anyhow::Error::from));
+        if let Err(e) = written {
+            eprintln!("error: writing {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The `wsfuzz` command.
+fn wsfuzz(args: WsfuzzArgs) -> ExitCode {
+    use stelgano_conformance::wsfuzz::{self, Options};
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).map_err(|e| format!("{s} s: {e}"));
+    let durations = seconds(args.duration).and_then(|d| Ok((d, seconds(args.answer_timeout)?)));
+    let (duration, answer_timeout) = match durations {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let seed = match args.seed.map_or_else(getrandom::u64, Ok) {
+        Ok(seed) => seed,
+        Err(e) => {
+            eprintln!("error: no randomness for the seed: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = Options {
+        duration,
+        max_frames: args.frames,
+        workers: args.workers,
+        answer_timeout,
+        database_url: args.database_url.clone(),
+        ..Options::new(seed)
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("wsfuzz: seed {seed} (replay with --seed {seed})");
+    let outcome = runtime.block_on(async {
+        let reference;
+        let (url, options) = match &args.target {
+            Some(url) => (url.clone(), options),
+            None => {
+                println!("starting the reference server");
+                // Rooms that outlive the run, so that the victim's is
+                // still there to compare; production's logging level.
+                let settings = ReferenceSettings {
+                    room_ttl_seconds: 3600,
+                    log_filter: "info".to_owned(),
+                    ..ReferenceSettings::default()
+                };
+                reference = ReferenceServer::start(&settings)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let options = Options {
+                    database_url: Some(reference.database_url()),
+                    ..options
+                };
+                (reference.url(), options)
+            }
+        };
+        wsfuzz::run(&url, &options).await.map_err(|e| e.to_string())
+    });
+    match outcome {
+        Ok(summary) => {
+            print!("{}", summary.render());
+            if summary.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

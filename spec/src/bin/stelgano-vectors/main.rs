@@ -12,6 +12,8 @@
 //! under test; generation then asserts that the reference implementation
 //! agrees, so a vector can never silently encode a bug.
 
+#![forbid(unsafe_code)]
+
 mod derivation;
 mod encryption;
 mod frames;
