@@ -1,8 +1,9 @@
 //! Tests for what a cargo-mutants run on the hub and on the store's
-//! session operations and events found untested (MUTANTS.md): each one
-//! pins a behaviour that a surviving mutant had changed without any test
-//! failing. The hub and the reassembler are driven directly; the store
-//! through a throwaway PostgreSQL, as in store_messages.rs.
+//! session operations and events found untested (MUTANTS.md): most pin a
+//! behaviour that a surviving mutant had changed without any test failing;
+//! a few check directly what other tests check only end to end. The hub
+//! and the reassembler are driven directly; the store through a throwaway
+//! PostgreSQL, as in store_messages.rs.
 
 mod common;
 
