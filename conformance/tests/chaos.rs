@@ -16,15 +16,13 @@
 //! arguments filter the cases by name; `STELGANO_CHAOS_SEED` fixes the
 //! seed (printed with every case).
 
+#[path = "support/two_roles.rs"]
+mod two_roles;
+
 use std::process::ExitCode;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use clap::Parser;
 use stelgano_conformance::chaos::{self, ChaosOptions, ChaosReport, Fault};
-
-/// The first argument that makes this binary a server.
-const SERVE: &str = "serve";
 
 /// Cases run at once: each runs a PostgreSQL, one or two servers and the
 /// workload, on a machine of two cores.
@@ -34,76 +32,7 @@ const AT_ONCE: usize = 2;
 const ROOMS: usize = 8;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(SERVE) {
-        return serve(&args[2..]);
-    }
-    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
-    let all = cases();
-    let total = all.len();
-    let cases: Vec<Case> = all
-        .into_iter()
-        .filter(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str())))
-        .collect();
-    println!("\nrunning {} tests", cases.len());
-    let queue = Mutex::new(cases.iter());
-    let outcomes = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..AT_ONCE {
-            scope.spawn(|| {
-                loop {
-                    let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
-                    let Some(case) = next else { break };
-                    let outcome = run_case(case);
-                    match &outcome {
-                        Ok(summary) => println!("test {} ... ok\n{summary}", case.name),
-                        Err(why) => println!("test {} ... FAILED\n{why}", case.name),
-                    }
-                    if let Ok(mut o) = outcomes.lock() {
-                        o.push(outcome.is_ok());
-                    }
-                }
-            });
-        }
-    });
-    let outcomes = outcomes.into_inner().unwrap_or_default();
-    let passed = outcomes.iter().filter(|ok| **ok).count();
-    let failed = outcomes.len() - passed;
-    println!(
-        "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {} filtered out\n",
-        if failed == 0 { "ok" } else { "FAILED" },
-        total - outcomes.len()
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// This binary as `stelgano-server`.
-fn serve(args: &[String]) -> ExitCode {
-    let config = stelgano_server::config::Config::parse_from(
-        std::iter::once("stelgano-server".to_owned()).chain(args.iter().cloned()),
-    );
-    stelgano_server::run::init_tracing(config.log_format);
-    if let Some(fault) = config.inject_fault {
-        stelgano_server::faults::inject(fault);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(stelgano_server::run::run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    two_roles::main(cases(), |c| c.name, run_case, AT_ONCE)
 }
 
 /// What a case must find.
@@ -200,7 +129,7 @@ fn run_case(case: &Case) -> Result<String, String> {
     options.faults = case.faults.to_vec();
     options.drop_chance = case.drop_chance;
     options.race_chance = case.race_chance;
-    options.server.program = Some((this, vec![SERVE.into()]));
+    options.server.program = Some((this, vec![two_roles::SERVE.into()]));
     if let Some(fault) = case.server_fault {
         // Its violations are expected; its logs are not worth keeping.
         options.keep_logs = false;

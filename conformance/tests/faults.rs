@@ -11,93 +11,26 @@
 //! No libtest harness (`harness = false`): the binary has two roles, and
 //! prints a libtest-style closing line itself.
 
+#[path = "support/two_roles.rs"]
+mod two_roles;
+
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
-use std::sync::Mutex;
 
-use clap::Parser;
 use stelgano_conformance::reference::{ReferenceServer, ReferenceSettings};
-
-/// The first argument that makes this binary a faulty server.
-const SERVE: &str = "serve";
 
 /// Faulty servers checked at once: each runs a PostgreSQL and the harness
 /// replays the whole corpus against it, on a machine of two cores.
 const AT_ONCE: usize = 3;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some(SERVE) {
-        return serve(&args[2..]);
-    }
-    // Like libtest: positional arguments filter the cases by name; flags
-    // such as `--nocapture` are accepted and ignored.
-    let filters: Vec<&String> = args[1..].iter().filter(|a| !a.starts_with('-')).collect();
-    let all = cases();
-    let total = all.len();
-    let cases: Vec<Case> = all
-        .into_iter()
-        .filter(|c| filters.is_empty() || filters.iter().any(|f| c.name.contains(f.as_str())))
-        .collect();
-    println!("\nrunning {} tests", cases.len());
-    let queue = Mutex::new(cases.iter());
-    let outcomes = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..AT_ONCE {
-            scope.spawn(|| {
-                loop {
-                    let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
-                    let Some(case) = next else { break };
-                    let outcome = check(case);
-                    match &outcome {
-                        Ok(named) => println!("test {} ... ok\n    {named}", case.name),
-                        Err(why) => println!("test {} ... FAILED\n    {why}", case.name),
-                    }
-                    if let Ok(mut o) = outcomes.lock() {
-                        o.push(outcome.is_ok());
-                    }
-                }
-            });
-        }
-    });
-    let outcomes = outcomes.into_inner().unwrap_or_default();
-    let passed = outcomes.iter().filter(|ok| **ok).count();
-    let failed = outcomes.len() - passed;
-    println!(
-        "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {} filtered out\n",
-        if failed == 0 { "ok" } else { "FAILED" },
-        total - outcomes.len()
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    two_roles::main(cases(), |c| c.name, check_indented, AT_ONCE)
 }
 
-/// This binary as `stelgano-server` with `--inject-fault`.
-fn serve(args: &[String]) -> ExitCode {
-    let config = stelgano_server::config::Config::parse_from(
-        std::iter::once("stelgano-server".to_owned()).chain(args.iter().cloned()),
-    );
-    stelgano_server::run::init_tracing(config.log_format);
-    if let Some(fault) = config.inject_fault {
-        stelgano_server::faults::inject(fault);
-    }
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(stelgano_server::run::run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+/// `check`, its text indented under the case's line.
+fn check_indented(case: &Case) -> Result<String, String> {
+    let indent = |text: String| format!("    {text}");
+    check(case).map(indent).map_err(indent)
 }
 
 /// A fault, the suites that must catch it, and the requirements their
@@ -194,7 +127,7 @@ fn failing_requirements(case: &Case) -> Result<BTreeMap<String, usize>, String> 
     let settings = ReferenceSettings {
         join_time_floor_ms: case.floor_ms,
         extra_args: vec!["--inject-fault".into(), case.fault.into()],
-        program: Some((this, vec![SERVE.into()])),
+        program: Some((this, vec![two_roles::SERVE.into()])),
         ..ReferenceSettings::default()
     };
     let server = runtime
