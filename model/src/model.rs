@@ -109,8 +109,11 @@ impl RoomModel {
             Action::LockEnds => {
                 let mut next = state.clone();
                 let room = next.room.as_mut().filter(|r| r.locked)?;
+                // The count window ends: failures and barred networks go
+                // together (STD1-JOIN-18, STD1-JOIN-22).
                 room.locked = false;
                 room.failures = 0;
+                room.barred = [false; 3];
                 Some((next, vec![Outcome::default()]))
             }
             Action::Disconnect(party) => {
@@ -166,7 +169,13 @@ impl Model for RoomModel {
     type Action = Action;
 
     fn init_states(&self) -> Vec<State> {
-        vec![State::initial(false), State::initial(true)]
+        // The intruder sharing A's network matters only for the lock
+        // (STD1-SEC-9); knowing the codes as well adds nothing to it.
+        vec![
+            State::initial(false, false),
+            State::initial(true, false),
+            State::initial(false, true),
+        ]
     }
 
     fn actions(&self, s: &State, actions: &mut Vec<Action>) {
@@ -359,14 +368,31 @@ pub fn properties() -> Vec<Property<RoomModel>> {
             },
         ),
         Property::always(
-            "a locked room admits no join (STD1-JOIN-18, STD1-JOIN-20)",
+            "a locked room evaluates nothing from a barred network (STD1-JOIN-20, STD1-JOIN-22)",
             |_, s: &State| {
                 s.events.iter().all(|e| {
                     !matches!(
                         e,
                         Event::Joined {
                             while_locked: true,
+                            network_barred: true,
                             ..
+                        } | Event::WrongWhileLocked {
+                            network_barred: true
+                        }
+                    )
+                })
+            },
+        ),
+        Property::always(
+            "a lock never refuses right credentials from a network that has not failed (STD1-JOIN-23)",
+            |_, s: &State| {
+                s.events.iter().all(|e| {
+                    !matches!(
+                        e,
+                        Event::LockedOut {
+                            rightful: true,
+                            network_barred: false
                         }
                     )
                 })
@@ -385,6 +411,34 @@ pub fn properties() -> Vec<Property<RoomModel>> {
         Property::sometimes("a lockout (STD1-JOIN-18)", |_, s: &State| {
             s.room.is_some_and(|r| r.locked)
         }),
+        Property::sometimes(
+            "a party joins from another network during a lock (STD1-JOIN-23)",
+            |_, s: &State| {
+                s.events.iter().any(|e| {
+                    matches!(
+                        e,
+                        Event::Joined {
+                            while_locked: true,
+                            ..
+                        }
+                    )
+                })
+            },
+        ),
+        Property::sometimes(
+            "a party shares the intruder's lock on one network (STD1-SEC-9)",
+            |_, s: &State| {
+                s.events.iter().any(|e| {
+                    matches!(
+                        e,
+                        Event::LockedOut {
+                            rightful: true,
+                            network_barred: true
+                        }
+                    )
+                })
+            },
+        ),
         Property::sometimes(
             "a completed pairing (STD1-JOIN-14, STD1-JOIN-15)",
             |_, s: &State| s.record_of(Party::A).is_some() && s.record_of(Party::B).is_some(),
@@ -412,6 +466,11 @@ pub fn property_broken_by(fault: Fault) -> &'static str {
         Fault::NoPairingGate => {
             "the intruder holds no slot without the pairing code (STD1-JOIN-14)"
         }
-        Fault::LockIgnored => "a locked room admits no join (STD1-JOIN-18, STD1-JOIN-20)",
+        Fault::LockIgnored => {
+            "a locked room evaluates nothing from a barred network (STD1-JOIN-20, STD1-JOIN-22)"
+        }
+        Fault::HardLock => {
+            "a lock never refuses right credentials from a network that has not failed (STD1-JOIN-23)"
+        }
     }
 }

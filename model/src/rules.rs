@@ -21,18 +21,23 @@ pub enum Fault {
     EditAfterRead,
     /// Any code claims slot 2 (STD1-JOIN-14).
     NoPairingGate,
-    /// A locked room still evaluates credentials (STD1-JOIN-20).
+    /// A locked room evaluates credentials even from a barred network
+    /// (STD1-JOIN-20).
     LockIgnored,
+    /// A locked room bars every network, the rule std-1 first had
+    /// (STD1-JOIN-23, D-45).
+    HardLock,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 6] = [
+    pub const ALL: [Fault; 7] = [
         Fault::NoTurnTaking,
         Fault::NoSlotLimit,
         Fault::ReadByAuthor,
         Fault::EditAfterRead,
         Fault::NoPairingGate,
         Fault::LockIgnored,
+        Fault::HardLock,
     ];
 }
 
@@ -108,6 +113,7 @@ impl Rules {
             code_version: 0,
             failures: 0,
             locked: false,
+            barred: [false; 3],
         });
         s.records.push(Record {
             party,
@@ -121,17 +127,25 @@ impl Rules {
         }
     }
 
-    /// STD1-JOIN-5 and the rules it names.
+    /// STD1-JOIN-5 and the rules it names; during a lock, STD1-JOIN-22
+    /// and STD1-JOIN-23.
     fn join(&self, s: &mut State, party: Party, code: Code, out: &mut Vec<Delivery>) -> Reply {
         let Some(room) = s.room else {
             return Reply::error(ErrorReason::NotFound);
         };
-        if room.locked && self.guarded(Fault::LockIgnored) {
+        let barred = room.barred[s.network_of(party)];
+        let refused = (barred && self.guarded(Fault::LockIgnored)) || !self.guarded(Fault::HardLock);
+        if room.locked && refused {
+            let rightful = rightful(s, party, code);
+            s.events.push(Event::LockedOut {
+                rightful,
+                network_barred: barred,
+            });
             return Reply::error(ErrorReason::Locked);
         }
         if s.record_of(party).is_some() {
             // A returning party; any code is ignored (STD1-JOIN-16).
-            return open_session(s, party, room.locked);
+            return open_session(s, party, room.locked, barred);
         }
         let open_slot = if self.guarded(Fault::NoSlotLimit) {
             s.records.len() == 1 && room.pairing_open
@@ -142,7 +156,7 @@ impl Rules {
             // Only the code in force; a replaced one is as wrong as any.
             let right = code == Code::Current && s.knows_code(party);
             if !right && self.guarded(Fault::NoPairingGate) {
-                return self.failure(s, ErrorReason::PairingInvalid);
+                return self.failure(s, party, ErrorReason::PairingInvalid);
             }
             s.records.push(Record {
                 party,
@@ -165,18 +179,23 @@ impl Rules {
                     });
                 }
             }
-            return open_session(s, party, room.locked);
+            return open_session(s, party, room.locked, barred);
         }
-        self.failure(s, ErrorReason::Unauthorized)
+        self.failure(s, party, ErrorReason::Unauthorized)
     }
 
-    /// One more failure (STD1-JOIN-18, STD1-JOIN-19).
-    fn failure(&self, s: &mut State, reason: ErrorReason) -> Reply {
+    /// One more failure (STD1-JOIN-18, STD1-JOIN-19); the party's network
+    /// is barred for the rest of the count window (STD1-JOIN-22).
+    fn failure(&self, s: &mut State, party: Party, reason: ErrorReason) -> Reply {
+        let network = s.network_of(party);
         let Some(room) = s.room.as_mut() else {
             return Reply::error(ErrorReason::NotFound);
         };
+        let network_barred = std::mem::replace(&mut room.barred[network], true);
         if room.locked {
-            // Only with the lock ignored: nothing more is counted.
+            // Nothing is counted during a lock; the answer is a refusal's
+            // (STD1-JOIN-23).
+            s.events.push(Event::WrongWhileLocked { network_barred });
             return Reply::error(ErrorReason::Locked);
         }
         room.failures += 1;
@@ -310,12 +329,20 @@ impl Rules {
     }
 }
 
+/// Whether a join carries right credentials: the PIN of a record the
+/// party holds, or, for the open slot 2, the code in force.
+fn rightful(s: &State, party: Party, code: Code) -> bool {
+    let open_slot = s.records.len() == 1 && s.room.is_some_and(|r| r.pairing_open);
+    s.record_of(party).is_some() || (open_slot && code == Code::Current && s.knows_code(party))
+}
+
 /// Opens a session for a party that holds a record (STD1-JOIN-8).
-fn open_session(s: &mut State, party: Party, while_locked: bool) -> Reply {
+fn open_session(s: &mut State, party: Party, while_locked: bool, network_barred: bool) -> Reply {
     s.sessions[party.index()] = true;
     s.events.push(Event::Joined {
         party,
         while_locked,
+        network_barred,
     });
     Reply::Joined {
         awaiting_party: s.records.len() < 2,

@@ -89,6 +89,10 @@ pub struct Room {
     /// Whether the room is locked. Time is abstract: the lock lasts until
     /// the `LockEnds` step.
     pub locked: bool,
+    /// The networks, indexed by [`State::network_of`], that failed against
+    /// the room in the current count window; during a lock they are barred
+    /// (STD1-JOIN-22). Forgotten with the failures when the lock ends.
+    pub barred: [bool; 3],
 }
 
 /// What a step did, kept so that properties about steps (who read, who
@@ -98,6 +102,20 @@ pub enum Event {
     Joined {
         party: Party,
         while_locked: bool,
+        /// Whether the party's network was barred (STD1-JOIN-22).
+        network_barred: bool,
+    },
+    /// A join refused `locked` without a look at its credentials, in a
+    /// room that was locked already; `rightful` when the credentials were
+    /// right (a record's PIN, or the current code for the open slot).
+    LockedOut {
+        rightful: bool,
+        network_barred: bool,
+    },
+    /// A wrong PIN or code evaluated while the room was locked
+    /// (STD1-JOIN-23).
+    WrongWhileLocked {
+        network_barred: bool,
     },
     Read {
         by: Party,
@@ -133,8 +151,12 @@ pub struct State {
     /// Whether each party holds a session on the live room.
     pub sessions: [bool; 3],
     /// Whether the intruder learns the codes the creator hands to B (one of
-    /// the two initial states says yes).
+    /// the initial states says yes).
     pub intruder_has_code: bool,
+    /// Whether the intruder connects from A's network (one behind the same
+    /// address, STD1-SEC-9) rather than its own (one of the initial states
+    /// says yes).
+    pub shared_network: bool,
     pub next_msg: u8,
     pub rooms_created: u8,
     /// What the last step did, one entry per request of a race.
@@ -142,14 +164,16 @@ pub struct State {
 }
 
 impl State {
-    /// Nothing exists yet; the intruder knows the codes or not.
-    pub fn initial(intruder_has_code: bool) -> Self {
+    /// Nothing exists yet; the intruder knows the codes or not, and shares
+    /// A's network or not.
+    pub fn initial(intruder_has_code: bool, shared_network: bool) -> Self {
         Self {
             room: None,
             records: Vec::new(),
             messages: Vec::new(),
             sessions: [false; 3],
             intruder_has_code,
+            shared_network,
             next_msg: 1,
             rooms_created: 0,
             events: Vec::new(),
@@ -182,6 +206,17 @@ impl State {
             Some(Party::M) => party == Party::M,
             Some(_) => party != Party::M || self.intruder_has_code,
             None => false,
+        }
+    }
+
+    /// The network `party` connects from, as an index of
+    /// [`Room::barred`]: each party its own, except an intruder sharing A's
+    /// (STD1-JOIN-22).
+    pub fn network_of(&self, party: Party) -> usize {
+        if party == Party::M && self.shared_network {
+            Party::A.index()
+        } else {
+            party.index()
         }
     }
 

@@ -21,7 +21,11 @@ use crate::outcome::{Cause, Outcome, Reply};
 use crate::state::{Party, State};
 
 /// Version of the trace format; replayers check it.
-pub const FORMAT: &str = "stelgano-traces/1";
+///
+/// Version 2 added network origins: each party connects from an address of
+/// its own, except M in traces with `shared_network`, which connects from
+/// A's (STD1-JOIN-22).
+pub const FORMAT: &str = "stelgano-traces/2";
 
 /// What every trace of a corpus shares: the format, the PIN each party
 /// types, and the lockout threshold the server under replay must be
@@ -93,6 +97,10 @@ pub struct Trace {
     pub id: String,
     /// Whether M may type the creator's pairing codes.
     pub intruder_has_code: bool,
+    /// Whether M connects from A's network address instead of one of its
+    /// own (STD1-JOIN-22, STD1-SEC-9).
+    #[serde(default)]
+    pub shared_network: bool,
     /// The requirements the steps exercise.
     pub requirements: BTreeSet<String>,
     pub steps: Vec<Step>,
@@ -403,6 +411,7 @@ fn protocol_state(s: &State) -> impl std::hash::Hash + Eq + use<> {
                 // must remember.
                 r.code_version,
                 r.generation > 1,
+                r.barred,
             )
         }),
         s.records.clone(),
@@ -412,6 +421,7 @@ fn protocol_state(s: &State) -> impl std::hash::Hash + Eq + use<> {
             .collect::<Vec<_>>(),
         s.sessions,
         s.intruder_has_code,
+        s.shared_network,
     )
 }
 
@@ -548,6 +558,7 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
     Trace {
         id: format!("t{n:05}"),
         intruder_has_code: init.intruder_has_code,
+        shared_network: init.shared_network,
         requirements: requirements.into_iter().map(str::to_owned).collect(),
         steps,
     }
@@ -619,6 +630,15 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
         (Op::ExpireRoom, _) => vec!["STD1-LIFE-2", "STD1-LIFE-3", "STD1-LIFE-6", "STD1-LIFE-7"],
         (Op::ResetPairing, _) => vec!["STD1-JOIN-17"],
     };
+    if let (Op::Join { .. }, Some(room)) = (request.op, before.room)
+        && room.locked
+        && reason != Some(E::RoomExpired)
+    {
+        ids.push("STD1-JOIN-22");
+        if !room.barred[before.network_of(request.party)] {
+            ids.push("STD1-JOIN-23");
+        }
+    }
     if !outcome.broadcasts.is_empty() {
         ids.push("STD1-WIRE-30");
     }

@@ -237,6 +237,12 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "Origin allow-list on the upgrade request",
     ),
     req(
+        "STD1-WIRE-32",
+        Should,
+        Server,
+        "A closed connection is drained for a bounded time before it is dropped (lingering close)",
+    ),
+    req(
         "STD1-WIRE-7",
         Must,
         Both,
@@ -484,13 +490,25 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "STD1-JOIN-20",
         Must,
         Server,
-        "A locked room admits no join and answers every join alike",
+        "A locked room admits no join from a barred origin and answers every such join alike",
     ),
     req(
         "STD1-JOIN-21",
         Must,
         Server,
         "create and join replies wait for the time floor plus jitter on every outcome",
+    ),
+    req(
+        "STD1-JOIN-22",
+        Must,
+        Server,
+        "Origins that failed in a room's count window are remembered in memory only and barred during a lock",
+    ),
+    req(
+        "STD1-JOIN-23",
+        Must,
+        Server,
+        "During a lock, an origin that is not barred is evaluated once without counting; a wrong guess bars it",
     ),
     req(
         "STD1-MSG-1",
