@@ -74,6 +74,13 @@ fn cases() -> Vec<Case> {
             requirements: &["STD1-JOIN-5"],
             floor_ms: 0,
         },
+        Case {
+            name: "a_lock_that_bars_every_origin_is_caught",
+            fault: "hard-lock",
+            suites: "model",
+            requirements: &["STD1-JOIN-23"],
+            floor_ms: 0,
+        },
         // The server is configured with the production minimum floor and
         // ignores it.
         Case {

@@ -46,23 +46,14 @@ async fn fuzzed_frames_get_their_answers_and_change_no_other_room() {
     let options = Options {
         duration: Duration::from_secs(20),
         database_url: Some(server.database_url()),
-        // Known defect of the reference server, reported with issue 9: it
-        // drops the TCP connection right after writing a close (1009 for an
-        // oversized message) with the message's bytes unread, and the
-        // kernel's reset can discard the close frame. Counted and printed
-        // below; `stelgano-conformance wsfuzz` reports it as a violation.
-        tolerate_reset_close: true,
         ..Options::new(seed)
     };
     let summary = wsfuzz::run(&server.url(), &options)
         .await
         .expect("the run can be set up");
     println!("{}", summary.render());
+    // A close lost to a TCP reset is a violation too (STD1-WIRE-32).
     assert!(summary.passed(), "{}", summary.render());
-    let resets = summary.count("reset instead of close");
-    if resets > 0 {
-        println!("known defect: {resets} closes lost to a TCP reset");
-    }
     assert!(
         running(server.pid()),
         "the server process is no longer running"

@@ -12,6 +12,8 @@
 //!
 //! `README.md` maps the model to the spec and explains the bounds.
 
+#![forbid(unsafe_code)]
+
 pub mod action;
 pub mod model;
 pub mod outcome;

@@ -17,6 +17,8 @@ use tokio::net::TcpListener;
 
 use crate::admin::AdminAuth;
 use crate::hub::Hub;
+use crate::linger::LingeringListener;
+use crate::origins::FailedOrigins;
 use crate::rate_limit::{ClientAddressSource, ClientKey, Limit, RateLimits, RateSettings, Refused};
 use crate::store::keyed::StorageKeys;
 use crate::store::{Lockout, sweep_expired};
@@ -50,6 +52,9 @@ pub struct AppState {
     pub admin: Option<Arc<AdminAuth>>,
     /// The keys the stored hashes are kept under (STD1-SRV-25).
     pub keys: Arc<StorageKeys>,
+    /// The origins that failed against each room, which a lock bars
+    /// (STD1-JOIN-22); sized for rooms of `room_ttl`.
+    pub failed_origins: Arc<FailedOrigins>,
 }
 
 impl AppState {
@@ -71,6 +76,11 @@ impl AppState {
             client_address: Arc::new(ClientAddressSource::default()),
             telemetry: Arc::new(Telemetry::default()),
             admin: None,
+            failed_origins: Arc::new(FailedOrigins::new(
+                keys.origins_key(),
+                stelgano_spec::constants::DEFAULT_ROOM_TTL,
+                crate::origins::DEFAULT_CAPACITY,
+            )),
             keys,
         }
     }
@@ -366,11 +376,13 @@ pub async fn serve_with(
     let _ = listening.await;
     let hub = Arc::clone(&state.hub);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Accepted connections are drained before they are closed, so that a
+    // reset cannot discard what was written last (`linger`, STD1-WIRE-32).
     // A sender gets its own broadcast and then its reply, two small writes
     // in a row (STD1-WIRE-30). With Nagle's algorithm the second waits for
     // the client's delayed acknowledgement of the first, about 40 ms on
     // Linux, on every send (measured with `benches/send_path.rs`).
-    let listener = listener.tap_io(|stream| {
+    let listener = LingeringListener::new(listener).tap_io(|stream| {
         if stream.set_nodelay(true).is_err() {
             tracing::debug!("TCP_NODELAY could not be set");
         }

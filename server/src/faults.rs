@@ -29,6 +29,9 @@ pub enum Fault {
     /// them (breaks STD1-LIFE-3 and STD1-LIFE-5). Upstream v1 kept expired
     /// rooms' rows too.
     MessageLeftAfterExpiry,
+    /// A locked room refuses every origin, the rule std-1 first had
+    /// (breaks STD1-JOIN-23).
+    HardLock,
 }
 
 #[cfg(feature = "fault-injection")]

@@ -121,7 +121,21 @@ async fn follow(mut listener: PgListener, pool: &PgPool, hub: &Hub, heartbeat: D
         match reassembler.push(notification.payload()) {
             Ok(Some(event)) => hub.dispatch(event),
             Ok(None) => {}
-            Err(_) => tracing::warn!("ignored a malformed room event notification"),
+            // A refused part may be one of a real event (a part out of
+            // sequence drops the event it belongs to), which no session
+            // would then receive: every session of the instance is ended
+            // rather than left with a gap (STD1-WIRE-30), as when the
+            // connection is lost. Joins under way are told to resync too,
+            // as after a reconnect: their feed token names the listener
+            // state before the gap. The connection itself carries on.
+            Err(_) => {
+                tracing::warn!(
+                    "malformed room event notification; ending this instance's sessions"
+                );
+                hub.set_listening(false);
+                hub.resync_all();
+                hub.set_listening(true);
+            }
         }
     }
     beats.abort();

@@ -98,6 +98,11 @@ impl ClientKey {
             v4 => Self(v4),
         }
     }
+
+    /// The address or prefix itself; the origin of STD1-JOIN-22.
+    pub fn ip(self) -> IpAddr {
+        self.0
+    }
 }
 
 type KeyedLimiter = RateLimiter<ClientKey, DefaultKeyedStateStore<ClientKey>, DefaultClock>;

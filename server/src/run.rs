@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::admin::AdminAuth;
 use crate::app::{AppState, ConnectionTimeouts, hsts_header, serve_with};
+use crate::origins::FailedOrigins;
 use crate::config::{Config, LogFormat, MIN_HSTS_MAX_AGE};
 use crate::local_pg::{Durability, LocalCluster};
 use crate::pepper::PepperSource;
@@ -120,6 +121,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         rate_limits: Arc::new(RateLimits::new(config.rate_settings())),
         client_address: Arc::new(config.client_address_source()),
         telemetry: Arc::new(Telemetry::new(config.telemetry)),
+        failed_origins: Arc::new(FailedOrigins::new(
+            keys.origins_key(),
+            config.room_ttl(),
+            crate::origins::DEFAULT_CAPACITY,
+        )),
         admin: config
             .admin_password
             .as_deref()

@@ -116,7 +116,12 @@ impl Connection {
                 }
             }
         };
-        // A peer that takes no close frame is simply dropped.
+        // A peer that takes no close frame is simply dropped. Dropping the
+        // socket does not close it at once: the listener's stream drains
+        // what the peer still sends first, so that a reset cannot discard
+        // the close frame or the replies before it (`linger`, STD1-WIRE-32;
+        // after a 1009 the rest of the refused message is still coming,
+        // and this WebSocket can read no more of it).
         match stop {
             Stop::Close(code, reason) => {
                 let frame = CloseFrame {
@@ -423,51 +428,55 @@ impl Connection {
         request: &stelgano_spec::wire::JoinRoom,
     ) -> Result<Answer, StoreError> {
         let feed = self.state.hub.feed();
-        Ok(
-            match store::join_room(
-                &self.state.pool,
-                &self.state.keys,
-                request,
-                self.state.lockout,
-            )
-            .await?
-            {
-                JoinOutcome::Joined {
-                    joined,
-                    binding,
-                    version,
-                    paired_now,
-                } => {
-                    if paired_now {
-                        self.state.telemetry.count(Counter::RoomsPaired);
-                    }
-                    self.open_session(binding, version, feed);
-                    Answer::Ok(ReplyBody::Joined(*joined))
-                }
-                JoinOutcome::NotFound { expired } => {
-                    if expired.is_some() {
-                        self.state.telemetry.count(Counter::ExpiredLifetime);
-                    }
-                    Answer::error(ErrorReason::NotFound)
-                }
-                JoinOutcome::Locked {
-                    retry_after,
-                    locked_now,
-                } => {
-                    if locked_now {
-                        self.state.telemetry.count(Counter::Lockouts);
-                    }
-                    Answer::Error(ErrorBody::locked(retry_after))
-                }
-                JoinOutcome::SenderMismatch => Answer::error(ErrorReason::SenderMismatch),
-                JoinOutcome::PairingInvalid { attempts_remaining } => {
-                    Answer::Error(ErrorBody::pairing_invalid(attempts_remaining))
-                }
-                JoinOutcome::Unauthorized { attempts_remaining } => {
-                    Answer::Error(ErrorBody::unauthorized(attempts_remaining))
-                }
-            },
+        // During a lock, the origins that failed are barred and any other
+        // is heard once (STD1-JOIN-22, STD1-JOIN-23).
+        let room = self.state.keys.room(&request.room_hash);
+        let mut deciding = self.state.failed_origins.begin(&room, self.client);
+        let outcome = store::join_room(
+            &self.state.pool,
+            &self.state.keys,
+            request,
+            self.state.lockout,
+            deciding.origin(),
         )
+        .await?;
+        deciding.finish();
+        Ok(match outcome {
+            JoinOutcome::Joined {
+                joined,
+                binding,
+                version,
+                paired_now,
+            } => {
+                if paired_now {
+                    self.state.telemetry.count(Counter::RoomsPaired);
+                }
+                self.open_session(binding, version, feed);
+                Answer::Ok(ReplyBody::Joined(*joined))
+            }
+            JoinOutcome::NotFound { expired } => {
+                if expired.is_some() {
+                    self.state.telemetry.count(Counter::ExpiredLifetime);
+                }
+                Answer::error(ErrorReason::NotFound)
+            }
+            JoinOutcome::Locked {
+                retry_after,
+                locked_now,
+            } => {
+                if locked_now {
+                    self.state.telemetry.count(Counter::Lockouts);
+                }
+                Answer::Error(ErrorBody::locked(retry_after))
+            }
+            JoinOutcome::SenderMismatch => Answer::error(ErrorReason::SenderMismatch),
+            JoinOutcome::PairingInvalid { attempts_remaining } => {
+                Answer::Error(ErrorBody::pairing_invalid(attempts_remaining))
+            }
+            JoinOutcome::Unauthorized { attempts_remaining } => {
+                Answer::Error(ErrorBody::unauthorized(attempts_remaining))
+            }
+        })
     }
 
     /// Takes one request of a per-address limit (STD1-SRV-18).

@@ -8,8 +8,8 @@ use std::time::Duration;
 use sqlx::{PgPool, Row};
 use stelgano_server::store::keyed::{Pepper, PepperCheck, StorageKeys, check_pepper};
 use stelgano_server::store::{
-    CreateOutcome, JoinOutcome, Lockout, SendOutcome, Slot, StoreError, create_room, join_room,
-    send_message,
+    CreateOutcome, JoinOrigin, JoinOutcome, Lockout, SendOutcome, Slot, StoreError, create_room,
+    join_room, send_message,
 };
 use stelgano_spec::wire::{Ciphertext, Iv, SendMessage};
 
@@ -40,6 +40,7 @@ async fn conversation(pool: &PgPool) {
         common::keys(),
         &join_request(&bob, Some(pairing)),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -141,6 +142,7 @@ async fn under_another_pepper_every_room_is_gone_and_can_be_made_anew() {
         &other,
         &join_request(&alice, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -185,6 +187,7 @@ async fn a_sealed_sender_moved_to_another_record_is_a_store_fault() {
         common::keys(),
         &join_request(&bob, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await;
     assert!(matches!(result, Err(StoreError::Corrupt(_))), "{result:?}");

@@ -6,7 +6,9 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use stelgano_server::store::{CreateOutcome, JoinOutcome, Lockout, Slot, create_room, join_room};
+use stelgano_server::store::{
+    CreateOutcome, JoinOrigin, JoinOutcome, Lockout, Slot, create_room, join_room,
+};
 use stelgano_spec::derive::PartyHashes;
 use stelgano_spec::ids::PairingHash;
 
@@ -77,6 +79,7 @@ async fn create_opens_slot_one_and_join_returns_to_it() {
         common::keys(),
         &join_request(&alice, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -147,6 +150,7 @@ async fn join_never_creates_a_room() {
         common::keys(),
         &join_request(&typo, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -165,6 +169,7 @@ async fn the_pairing_code_takes_slot_two_once() {
         common::keys(),
         &join_request(&bob, Some(pairing)),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -194,6 +199,7 @@ async fn the_pairing_code_takes_slot_two_once() {
         common::keys(),
         &join_request(&bob, Some(pairing)),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -214,6 +220,7 @@ async fn the_pairing_code_takes_slot_two_once() {
         common::keys(),
         &join_request(&eve, Some(pairing)),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -241,7 +248,8 @@ async fn sender_identity_is_bound_to_the_record() {
             &pool,
             common::keys(),
             &join_request(&forged, None),
-            Lockout::default()
+            Lockout::default(),
+            &mut JoinOrigin::barred()
         )
         .await
         .expect("store"),
@@ -255,7 +263,8 @@ async fn sender_identity_is_bound_to_the_record() {
             &pool,
             common::keys(),
             &join_request(&bob, Some(pairing)),
-            Lockout::default()
+            Lockout::default(),
+            &mut JoinOrigin::barred()
         )
         .await
         .expect("store"),
@@ -288,6 +297,7 @@ async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
                 common::keys(),
                 &join_request(&mallory, None),
                 lockout,
+                &mut JoinOrigin::barred(),
             )
             .await
             .expect("store"),
@@ -310,9 +320,15 @@ async fn a_configured_lockout_sets_the_count_and_the_lock_time() {
     );
     // The right PIN is refused like any other while the lock lasts, with
     // the time left of the one lock time.
-    let right = join_room(&pool, common::keys(), &join_request(&alice, None), lockout)
-        .await
-        .expect("store");
+    let right = join_room(
+        &pool,
+        common::keys(),
+        &join_request(&alice, None),
+        lockout,
+        &mut JoinOrigin::barred(),
+    )
+    .await
+    .expect("store");
     let JoinOutcome::Locked {
         retry_after,
         locked_now: false,
@@ -341,6 +357,7 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
                 common::keys(),
                 &join_request(&mallory, pairing),
                 Lockout::default(),
+                &mut JoinOrigin::barred(),
             )
             .await
             .expect("store"),
@@ -366,6 +383,7 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         common::keys(),
         &join_request(&mallory, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -382,6 +400,7 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         common::keys(),
         &join_request(&alice, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -390,6 +409,7 @@ async fn wrong_codes_and_pins_share_one_count_and_lock_the_room() {
         common::keys(),
         &join_request(&mallory, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -417,6 +437,7 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
             common::keys(),
             &join_request(&mallory, None),
             Lockout::default(),
+            &mut JoinOrigin::barred(),
         )
         .await
         .expect("store");
@@ -426,7 +447,8 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
             &pool,
             common::keys(),
             &join_request(&alice, None),
-            Lockout::default()
+            Lockout::default(),
+            &mut JoinOrigin::barred()
         )
         .await
         .expect("store"),
@@ -437,6 +459,7 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
         common::keys(),
         &join_request(&mallory, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -457,6 +480,7 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
         common::keys(),
         &join_request(&mallory, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -471,7 +495,8 @@ async fn a_served_lock_clears_the_count_and_a_success_does_not() {
             &pool,
             common::keys(),
             &join_request(&alice, None),
-            Lockout::default()
+            Lockout::default(),
+            &mut JoinOrigin::barred()
         )
         .await
         .expect("store"),
@@ -494,6 +519,7 @@ async fn an_expired_room_is_gone_and_its_number_reusable() {
         common::keys(),
         &join_request(&alice, None),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -683,6 +709,7 @@ async fn racing_slot_two_claims_admit_one_party() {
                 common::keys(),
                 &join_request(&bob, Some(pairing)),
                 Lockout::default(),
+                &mut JoinOrigin::barred(),
             )
             .await
         });
@@ -692,6 +719,7 @@ async fn racing_slot_two_claims_admit_one_party() {
                 common::keys(),
                 &join_request(&eve, Some(pairing)),
                 Lockout::default(),
+                &mut JoinOrigin::barred(),
             )
             .await
         });

@@ -10,8 +10,8 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use stelgano_server::store::events::{Audience, CHANNEL, Reassembler, RoomEvent};
 use stelgano_server::store::{
-    CreateOutcome, JoinOutcome, Lockout, SendOutcome, SessionBinding, Slot, create_room,
-    expire_room, join_room, publish_typing, read_receipt, send_message,
+    CreateOutcome, JoinOrigin, JoinOutcome, Lockout, SendOutcome, SessionBinding, Slot,
+    create_room, expire_room, join_room, publish_typing, read_receipt, send_message,
 };
 use stelgano_spec::constants::MAX_CIPHERTEXT_BYTES;
 use stelgano_spec::derive::{PartyHashes, Phone, Pin};
@@ -92,9 +92,15 @@ async fn pair(pool: &PgPool) -> (SessionBinding, SessionBinding) {
         binding: b,
         version,
         ..
-    } = join_room(pool, common::keys(), &join, Lockout::default())
-        .await
-        .expect("store")
+    } = join_room(
+        pool,
+        common::keys(),
+        &join,
+        Lockout::default(),
+        &mut JoinOrigin::barred(),
+    )
+    .await
+    .expect("store")
     else {
         panic!("joined")
     };

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use stelgano_server::store::{
-    CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOutcome, Lockout, ReadOutcome,
-    ResetOutcome, RoomGone, SendOutcome, SessionBinding, create_room, delete_message, edit_message,
-    expire_room, join_room, read_receipt, reset_pairing, send_message, sweep_expired,
+    CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOrigin, JoinOutcome, Lockout,
+    ReadOutcome, ResetOutcome, RoomGone, SendOutcome, SessionBinding, create_room, delete_message,
+    edit_message, expire_room, join_room, read_receipt, reset_pairing, send_message, sweep_expired,
 };
 use stelgano_spec::ids::MessageId;
 use stelgano_spec::wire::{Ciphertext, EditMessage, Iv, JoinRoom, Message, SendMessage};
@@ -39,11 +39,15 @@ async fn room(
     }
     let bob = party(number, "9999");
     let join = common::join_request(&bob, Some(pairing));
-    let JoinOutcome::Joined { binding: b, .. } =
-        join_room(pool, common::keys(), &join, Lockout::default())
-            .await
-            .expect("store")
-    else {
+    let JoinOutcome::Joined { binding: b, .. } = join_room(
+        pool,
+        common::keys(),
+        &join,
+        Lockout::default(),
+        &mut JoinOrigin::barred(),
+    )
+    .await
+    .expect("store") else {
         panic!("joined")
     };
     (a, Some(b))
@@ -265,6 +269,7 @@ async fn reset_pairing_replaces_the_code_of_an_unpaired_room_only() {
         common::keys(),
         &join(code("P2K4-9H7M")),
         Lockout::default(),
+        &mut JoinOrigin::barred(),
     )
     .await
     .expect("store");
@@ -272,9 +277,15 @@ async fn reset_pairing_replaces_the_code_of_an_unpaired_room_only() {
         matches!(old, JoinOutcome::PairingInvalid { .. }),
         "the old code no longer works: {old:?}"
     );
-    let new = join_room(&pool, common::keys(), &join(fresh), Lockout::default())
-        .await
-        .expect("store");
+    let new = join_room(
+        &pool,
+        common::keys(),
+        &join(fresh),
+        Lockout::default(),
+        &mut JoinOrigin::barred(),
+    )
+    .await
+    .expect("store");
     assert!(
         matches!(
             new,

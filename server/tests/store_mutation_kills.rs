@@ -19,9 +19,9 @@ use stelgano_server::store::events::{
     Audience, CHANNEL, MalformedEvent, Reassembler, RoomEvent, ends_room,
 };
 use stelgano_server::store::{
-    CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOutcome, Lockout, ReadOutcome,
-    SendOutcome, SessionBinding, Slot, create_room, delete_message, edit_message, expire_room,
-    join_room, read_receipt, send_message,
+    CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOrigin, JoinOutcome, Lockout,
+    ReadOutcome, SendOutcome, SessionBinding, Slot, create_room, delete_message, edit_message,
+    expire_room, join_room, read_receipt, send_message,
 };
 use stelgano_spec::ids::{MessageId, SenderHash};
 use stelgano_spec::wire::{
@@ -375,11 +375,15 @@ async fn paired_room(pool: &PgPool) -> (SessionBinding, SessionBinding) {
         panic!("created")
     };
     let join = common::join_request(&bob, Some(pairing));
-    let JoinOutcome::Joined { binding: b, .. } =
-        join_room(pool, common::keys(), &join, Lockout::default())
-            .await
-            .expect("store")
-    else {
+    let JoinOutcome::Joined { binding: b, .. } = join_room(
+        pool,
+        common::keys(),
+        &join,
+        Lockout::default(),
+        &mut JoinOrigin::barred(),
+    )
+    .await
+    .expect("store") else {
         panic!("joined")
     };
     (a, b)

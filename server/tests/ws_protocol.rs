@@ -876,6 +876,60 @@ async fn a_silently_dead_event_feed_is_noticed_by_its_heartbeat() {
     );
 }
 
+/// The backend of the feed's `LISTEN` connection.
+async fn listener_backend(server: &TestServer) -> i32 {
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&server.pool)
+    .await
+    .expect("the listener's backend");
+    let [pid] = pids[..] else {
+        panic!("one listener: {pids:?}")
+    };
+    pid
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_room_event_notification_ends_sessions() {
+    // STD1-WIRE-30, STD1-WIRE-5 (1011): a notification the feed refuses
+    // (here a foreign one on its channel; a part of a real event out of
+    // sequence is refused the same way, and its event is lost) may have
+    // cost an event, so the sessions end and their clients rejoin. The
+    // feed keeps its connection, and service goes on.
+    let server = start(Duration::ZERO).await;
+    let (alice, bob) = (party("1234"), party("9999"));
+    let mut a = Client::connect(&server).await;
+    a.request(create(&alice)).await;
+    let listener = listener_backend(&server).await;
+    let token = server.hub.feed();
+
+    sqlx::query("SELECT pg_notify($1, 'garbage')")
+        .bind(stelgano_server::store::events::CHANNEL)
+        .execute(&server.pool)
+        .await
+        .expect("notify");
+    a.expect_close(1011).await;
+
+    until_listening(&server).await;
+    assert_eq!(
+        listener_backend(&server).await,
+        listener,
+        "the same listener connection"
+    );
+    // A join that began before the gap is told to resync when it registers.
+    assert_ne!(server.hub.feed(), token, "a new feed token");
+    let mut a = Client::connect(&server).await;
+    let mut b = Client::connect(&server).await;
+    a.request(join(&alice, None)).await;
+    b.request(join(&bob, Some(pairing()))).await;
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::PartyPaired {})
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_is_not_held_up_by_an_unfinished_http_request() {
     // STD1-WIRE-5 (1001 at once) and a bounded stop: a client that sent

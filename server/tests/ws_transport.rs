@@ -219,3 +219,73 @@ async fn a_peer_that_stops_reading_is_dropped() {
         "no close frame for a peer that takes nothing"
     );
 }
+
+/// A client's text frame header announcing `len` payload bytes, for a
+/// message it then streams: final, masked, 64-bit length.
+fn masked_text_header(len: u64) -> Vec<u8> {
+    let mut header = vec![0x80 | TEXT, 0x80 | 127];
+    header.extend_from_slice(&len.to_be_bytes());
+    header.extend_from_slice(&[0x37, 0xfa, 0x21, 0x3d]);
+    header
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_message_is_closed_with_1009_even_behind_unread_replies() {
+    // STD1-WIRE-4, STD1-WIRE-5 (1009) and STD1-WIRE-32 (the lingering
+    // close). The client pipelines requests, then a message over the
+    // limit followed by more bytes, and reads nothing for a while: the
+    // replies fill its receive window, so the server's close frame is
+    // still queued in the server's kernel when the server is done with
+    // the connection. A server that dropped the socket then, with the
+    // oversized message's bytes unread, would make the kernel reset the
+    // connection and discard that queue, close frame included.
+    let server = common::instance(common::fresh_pool().await, Duration::ZERO).await;
+    const REQUESTS: usize = 150;
+    let request = masked_text(&format!(r#"{{"ref":"{}","event":"nope"}}"#, "r".repeat(64)));
+    let oversized_len = 64 * 1024;
+    let mut burst = Vec::new();
+    for _ in 0..REQUESTS {
+        burst.extend_from_slice(&request);
+    }
+    burst.extend_from_slice(&masked_text_header(oversized_len));
+    burst.resize(
+        burst.len() + usize::try_from(oversized_len).expect("size"),
+        b' ',
+    );
+    // More frames after the refused message, which the server never reads.
+    for _ in 0..10 {
+        burst.extend_from_slice(&request);
+    }
+    for round in 0..10 {
+        let socket = TcpSocket::new_v4().expect("socket");
+        // A small receive window, which the replies fill.
+        socket.set_recv_buffer_size(4096).expect("buffer size");
+        let mut stream = socket.connect(server.addr).await.expect("connect");
+        handshake(&mut stream, &server.addr.to_string()).await;
+        let (mut reader, mut writer) = stream.into_split();
+        // Sent from a task: the server stops reading part-way, and a
+        // client blocked on writing would never get to read.
+        let burst = burst.clone();
+        let sending = tokio::spawn(async move {
+            let _ = writer.write_all(&burst).await;
+            writer
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let received = frames(&read_until_closed(&mut reader, Duration::from_secs(10)).await);
+        drop(sending.await.expect("writer"));
+        let opcodes: Vec<u8> = received.iter().map(|(op, _)| *op).collect();
+        assert_eq!(
+            opcodes.iter().filter(|op| **op == TEXT).count(),
+            REQUESTS,
+            "round {round}: every request before the oversized message is answered"
+        );
+        let (last, payload) = received.last().expect("frames");
+        assert_eq!(*last, CLOSE, "round {round}: {opcodes:?}");
+        assert_eq!(
+            u16::from_be_bytes([payload[0], payload[1]]),
+            1009,
+            "round {round}: message too big"
+        );
+    }
+    until_no_connection(&server).await;
+}

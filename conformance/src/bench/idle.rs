@@ -441,7 +441,7 @@ async fn settled_rss(pid: u32) -> Result<u64, String> {
 }
 
 /// The process's open file descriptors.
-fn open_fds(pid: u32) -> Result<usize, String> {
+pub fn open_fds(pid: u32) -> Result<usize, String> {
     let path = format!("/proc/{pid}/fd");
     std::fs::read_dir(&path)
         .map(Iterator::count)

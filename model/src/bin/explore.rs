@@ -5,6 +5,8 @@
 //! cargo run -p stelgano-model --release --bin explore [-- 127.0.0.1:3000]
 //! ```
 
+#![forbid(unsafe_code)]
+
 fn main() {
     use stateright::Model;
     let address = std::env::args()

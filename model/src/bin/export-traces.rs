@@ -6,6 +6,8 @@
 //! cargo run -p stelgano-model --release --bin export-traces -- --check # compare
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

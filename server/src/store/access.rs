@@ -1,5 +1,6 @@
-//! `create` and `join`: rooms, access records, the pairing gate and the
-//! room's failure count (spec §8, STD1-JOIN-1 to STD1-JOIN-20).
+//! `create` and `join`: rooms, access records, the pairing gate, the
+//! room's failure count and the origins a lock bars (spec §8, STD1-JOIN-1
+//! to STD1-JOIN-23).
 
 use std::num::NonZeroU32;
 use std::time::Duration;
@@ -83,7 +84,9 @@ pub enum JoinOutcome {
     NotFound {
         expired: Option<ExpiredRoom>,
     },
-    /// `locked_now` when this request's failure set the lock.
+    /// `locked_now` when this request's failure set the lock. The answer
+    /// is the same whether or not the request was evaluated
+    /// (STD1-JOIN-23); [`JoinOrigin::failed_at`] tells the caller.
     Locked {
         retry_after: NonZeroU32,
         locked_now: bool,
@@ -95,6 +98,77 @@ pub enum JoinOutcome {
     Unauthorized {
         attempts_remaining: NonZeroU32,
     },
+}
+
+/// What the deciding server instance knows of a join's network origin,
+/// and, after the join, whether it failed (STD1-JOIN-22). The origins
+/// themselves are kept in memory by the caller (`crate::origins`), never
+/// here: the store only says whether a remembered failure falls in the
+/// room's current count window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinOrigin {
+    standing: Standing,
+    failed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Standing {
+    /// No failure of this origin against the room is remembered.
+    Clear,
+    /// Its last remembered failure against the room was at this time.
+    FailedAt(Timestamp),
+    /// Barred whatever the window (STD1-JOIN-22: another join from it is
+    /// being decided, the memory is full, or the caller keeps no origins).
+    Barred,
+}
+
+impl JoinOrigin {
+    /// An origin with no remembered failure against the room.
+    pub fn clear() -> Self {
+        Self::with(Standing::Clear)
+    }
+
+    /// An origin whose last remembered failure against the room was at
+    /// `at`: barred while `at` lies in the current count window.
+    pub fn failed_at(at: Timestamp) -> Self {
+        Self::with(Standing::FailedAt(at))
+    }
+
+    /// An origin barred during any lock: the fail-closed choice for a
+    /// caller that cannot tell, and the rule std-1 first had.
+    pub fn barred() -> Self {
+        Self::with(Standing::Barred)
+    }
+
+    fn with(standing: Standing) -> Self {
+        Self {
+            standing,
+            failed_at: None,
+        }
+    }
+
+    /// When the join failed (STD1-JOIN-22), at the operation's time: a
+    /// wrong PIN or code, counted or, during a lock, answered `locked`.
+    /// `None` for every other outcome, refusals of a barred origin
+    /// included.
+    pub fn failure(&self) -> Option<Timestamp> {
+        self.failed_at
+    }
+
+    /// Sets the outcome as a join would, for the origin table's tests.
+    #[cfg(test)]
+    pub(crate) fn set_failure_for_test(&mut self, at: Option<Timestamp>) {
+        self.failed_at = at;
+    }
+
+    /// Whether a lock bars this origin, given the window's start.
+    fn barred_in(&self, window_start: Timestamp) -> bool {
+        match self.standing {
+            Standing::Clear => false,
+            Standing::FailedAt(at) => at >= window_start,
+            Standing::Barred => true,
+        }
+    }
 }
 
 /// Creates a room with slot 1 (STD1-JOIN-1). A room with the same hash
@@ -137,8 +211,8 @@ pub async fn create_room(
         RoomId::random().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
     let mut ttl_expires_at = expiry(now, lifetime)?;
     let inserted = sqlx::query(
-        "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at, pairing_hash)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at, pairing_hash, window_start)
+         VALUES ($1, $2, $3, $4, $5, $3)
          ON CONFLICT (room_hash) DO NOTHING",
     )
     .bind(room_id.as_uuid())
@@ -159,7 +233,9 @@ pub async fn create_room(
     if inserted_at != now {
         now = inserted_at;
         ttl_expires_at = expiry(now, lifetime)?;
-        sqlx::query("UPDATE rooms SET created_at = $2, ttl_expires_at = $3 WHERE id = $1")
+        sqlx::query(
+            "UPDATE rooms SET created_at = $2, ttl_expires_at = $3, window_start = $2 WHERE id = $1",
+        )
             .bind(room_id.as_uuid())
             .bind(now.to_datetime())
             .bind(ttl_expires_at.to_datetime())
@@ -192,16 +268,20 @@ pub async fn create_room(
 }
 
 /// Decides a `join` by the rules of STD1-JOIN-5, in one transaction under
-/// the room's row lock.
+/// the room's row lock. During a lock, `origin` decides whether the
+/// credentials are looked at (STD1-JOIN-22, STD1-JOIN-23); it comes back
+/// saying whether the join failed, for the caller to remember.
 pub async fn join_room(
     pool: &PgPool,
     keys: &StorageKeys,
     request: &JoinRoom,
     lockout: Lockout,
+    origin: &mut JoinOrigin,
 ) -> Result<JoinOutcome, StoreError> {
+    origin.failed_at = None;
     let mut tx = pool.begin().await?;
     let room = sqlx::query(
-        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, version
+        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, window_start, version
            FROM rooms WHERE room_hash = $1 FOR UPDATE",
     )
     .bind(keys.room(&request.room_hash).as_slice())
@@ -225,9 +305,13 @@ pub async fn join_room(
         });
     }
 
-    // Rule 2: a locked room evaluates no credential (STD1-JOIN-20).
+    // Rule 2: a locked room evaluates no credential from a barred origin
+    // (STD1-JOIN-20, STD1-JOIN-22); any other origin goes on, with
+    // nothing counted (STD1-JOIN-23).
     let gate = FailureGate::read(&room, now)?;
-    if let Some(retry_after) = gate.lock_remaining {
+    if let Some(retry_after) = gate.lock_remaining
+        && (origin.barred_in(gate.window_start) || faults::injected(Fault::HardLock))
+    {
         tx.rollback().await?;
         return Ok(JoinOutcome::Locked {
             retry_after,
@@ -279,13 +363,17 @@ pub async fn join_room(
         // (STD1-SRV-4, STD1-SRV-25).
         let claimed = PairingHash::from_bytes(keys.pairing(&claimed));
         if !expected.is_some_and(|expected| expected.ct_eq(&claimed)) {
+            origin.failed_at = Some(now);
             let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
                 Failure::Remaining(attempts_remaining) => {
                     JoinOutcome::PairingInvalid { attempts_remaining }
                 }
-                Failure::Locked(retry_after) => JoinOutcome::Locked {
+                Failure::Locked {
                     retry_after,
-                    locked_now: true,
+                    locked_now,
+                } => JoinOutcome::Locked {
+                    retry_after,
+                    locked_now,
                 },
             };
             tx.commit().await?;
@@ -341,11 +429,15 @@ pub async fn join_room(
     }
 
     // Rule 5: a wrong PIN (STD1-JOIN-19).
+    origin.failed_at = Some(now);
     let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
         Failure::Remaining(attempts_remaining) => JoinOutcome::Unauthorized { attempts_remaining },
-        Failure::Locked(retry_after) => JoinOutcome::Locked {
+        Failure::Locked {
             retry_after,
-            locked_now: true,
+            locked_now,
+        } => JoinOutcome::Locked {
+            retry_after,
+            locked_now,
         },
     };
     tx.commit().await?;
@@ -359,12 +451,20 @@ struct FailureGate {
     effective: u32,
     /// Seconds left of a lock in force.
     lock_remaining: Option<NonZeroU32>,
+    /// Where the current count window began: the room's creation, or the
+    /// end of the last lock served (STD1-JOIN-18, STD1-JOIN-22).
+    window_start: Timestamp,
 }
 
 /// What one more failure did.
 enum Failure {
     Remaining(NonZeroU32),
-    Locked(NonZeroU32),
+    /// `locked_now` when it set the lock; otherwise it was a wrong guess
+    /// during a lock, counted nowhere (STD1-JOIN-23).
+    Locked {
+        retry_after: NonZeroU32,
+        locked_now: bool,
+    },
 }
 
 impl FailureGate {
@@ -372,27 +472,32 @@ impl FailureGate {
         let failures: i32 = room.try_get("failures")?;
         let locked_until: Option<OffsetDateTime> = room.try_get("locked_until")?;
         let locked_until = locked_until.map(timestamp).transpose()?;
+        let window_start = timestamp(room.try_get("window_start")?)?;
         let stored = u32::try_from(failures)
             .map_err(|_| StoreError::Corrupt("negative failure count".into()))?;
         Ok(match locked_until {
             Some(until) if until > now => Self {
                 effective: stored,
                 lock_remaining: seconds(until.seconds_since(now)),
+                window_start,
             },
-            // A served lock clears the count.
-            Some(_) => Self {
+            // A served lock clears the count and starts a new window.
+            Some(until) => Self {
                 effective: 0,
                 lock_remaining: None,
+                window_start: until,
             },
             None => Self {
                 effective: stored,
                 lock_remaining: None,
+                window_start,
             },
         })
     }
 
     /// Adds one failure; the `L`-th locks the room (STD1-JOIN-18,
-    /// STD1-JOIN-19).
+    /// STD1-JOIN-19). During a lock nothing is counted and nothing is
+    /// written: the wrong guess is answered as a refusal (STD1-JOIN-23).
     async fn count_failure(
         &self,
         conn: &mut PgConnection,
@@ -400,6 +505,12 @@ impl FailureGate {
         now: Timestamp,
         lockout: Lockout,
     ) -> Result<Failure, StoreError> {
+        if let Some(retry_after) = self.lock_remaining {
+            return Ok(Failure::Locked {
+                retry_after,
+                locked_now: false,
+            });
+        }
         let count = self.effective.saturating_add(1);
         let (locked_until, failure) =
             match NonZeroU32::new(lockout.attempts.get().saturating_sub(count)) {
@@ -410,15 +521,24 @@ impl FailureGate {
                         .ok_or_else(|| {
                             StoreError::Corrupt("lock time overflows the calendar".into())
                         })?;
-                    (Some(until), Failure::Locked(lockout.duration))
+                    (
+                        Some(until),
+                        Failure::Locked {
+                            retry_after: lockout.duration,
+                            locked_now: true,
+                        },
+                    )
                 }
             };
-        sqlx::query("UPDATE rooms SET failures = $2, locked_until = $3 WHERE id = $1")
-            .bind(id.as_uuid())
-            .bind(i32::try_from(count).unwrap_or(i32::MAX))
-            .bind(locked_until.map(Timestamp::to_datetime))
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "UPDATE rooms SET failures = $2, locked_until = $3, window_start = $4 WHERE id = $1",
+        )
+        .bind(id.as_uuid())
+        .bind(i32::try_from(count).unwrap_or(i32::MAX))
+        .bind(locked_until.map(Timestamp::to_datetime))
+        .bind(self.window_start.to_datetime())
+        .execute(&mut *conn)
+        .await?;
         Ok(failure)
     }
 }

@@ -112,6 +112,7 @@ pub struct StorageKeys {
     sender_index: [u8; 32],
     sender_seal: Aes256Gcm,
     check: [u8; 32],
+    origins: [u8; 32],
 }
 
 impl fmt::Debug for StorageKeys {
@@ -122,19 +123,20 @@ impl fmt::Debug for StorageKeys {
 
 /// Labels of the derived keys; changing one makes every stored value of
 /// its kind unreachable.
-const LABELS: [&str; 6] = [
+const LABELS: [&str; 7] = [
     "stelgano-std1 store room_hash",
     "stelgano-std1 store access_hash",
     "stelgano-std1 store pairing_hash",
     "stelgano-std1 store sender_hash index",
     "stelgano-std1 store sender_hash seal",
     "stelgano-std1 store pepper check",
+    "stelgano-std1 memory failed origins",
 ];
 
 impl StorageKeys {
     /// Derives each key as HMAC-SHA-256(pepper, label).
     pub fn derive(pepper: &Pepper) -> Self {
-        let [room, access, pairing, sender_index, seal, check] =
+        let [room, access, pairing, sender_index, seal, check, origins] =
             LABELS.map(|label| mac(&pepper.0, &[label.as_bytes()]));
         Self {
             room,
@@ -143,7 +145,14 @@ impl StorageKeys {
             sender_index,
             sender_seal: Aes256Gcm::new(&seal.into()),
             check,
+            origins,
         }
+    }
+
+    /// The key of the in-memory digests of rooms and failed origins
+    /// (`crate::origins`); never used for anything stored.
+    pub fn origins_key(&self) -> [u8; 32] {
+        self.origins
     }
 
     /// The stored form of a `room_hash`.
@@ -241,7 +250,7 @@ fn record_binding(room: RoomId, slot: Slot) -> [u8; 17] {
     aad
 }
 
-fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+pub(crate) fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of every length");
     for part in parts {
         mac.update(part);
