@@ -1,10 +1,12 @@
 Feature: The partner with the unlocked phone guesses PINs
   Mallory shares Alice's life. She has unlocked Alice's phone, found the
   steg number in a contact card and now tries PINs against the server from
-  her own device. What bounds her is the room's one failure count: every
-  wrong PIN or pairing code counts, the L-th locks the whole room, and a
-  locked room answers every join alike, so no answer confirms a guess.
-  (L is the target's lockout setting; the corpus uses 3.)
+  her own device, at home, on the same network as Alice and Bob. What
+  bounds her is the room's one failure count: every wrong PIN or pairing
+  code counts, the L-th locks the room to the network she failed from, and
+  a lock answers every join from that network alike, so no answer confirms
+  a guess. (L is the target's lockout setting; the corpus uses 3. A party
+  on another network is the business of lockout-networks.feature.)
 
   Background:
     Given Alice and Bob share a paired room

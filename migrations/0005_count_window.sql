@@ -7,19 +7,15 @@
 -- server instance which of them still count. It is the room's creation
 -- time, or the end of the last lock served.
 
-ALTER TABLE rooms ADD COLUMN window_start timestamptz;
+ALTER TABLE rooms
+    ADD COLUMN window_start timestamptz
+        CHECK (window_start = date_trunc('second', window_start));
 
+-- NULL means the window began when the room was created; the server sets
+-- it at creation and whenever a served lock restarts the count.
 -- A room whose last lock has been served and not followed by a failure
 -- still holds that lock's end, which is where its window began. Any other
--- room gets its creation time: for a room that failed again after a served
--- lock this is earlier than the truth, which bars more origins, never
--- fewer.
-UPDATE rooms SET window_start = CASE
-    WHEN locked_until IS NOT NULL AND locked_until <= now() THEN locked_until
-    ELSE created_at
-END;
-
-ALTER TABLE rooms
-    ALTER COLUMN window_start SET NOT NULL,
-    ADD CONSTRAINT rooms_window_start_whole_seconds
-        CHECK (window_start = date_trunc('second', window_start));
+-- room keeps NULL: for a room that failed again after a served lock this
+-- is earlier than the truth, which bars more origins, never fewer.
+UPDATE rooms SET window_start = locked_until
+ WHERE locked_until IS NOT NULL AND locked_until <= now();

@@ -1,7 +1,7 @@
 //! A std-1 client connection for the harness: sends frames, reads what the
 //! server sends, and keeps a log of both for reports.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -54,6 +54,58 @@ impl Connection {
     /// Opens a connection; `name` labels it in the log.
     pub async fn open(url: &str, name: &str) -> Result<Self, ClientError> {
         Self::connect(url, name, false, true).await
+    }
+
+    /// Opens a connection from the local address `source` (port chosen by
+    /// the kernel), so that the server sees the network origin the caller
+    /// picked (STD1-JOIN-22); `None` lets the system choose, as
+    /// [`Connection::open`]. Plain `ws://` targets only.
+    pub async fn open_from(
+        url: &str,
+        name: &str,
+        source: Option<IpAddr>,
+    ) -> Result<Self, ClientError> {
+        let Some(source) = source else {
+            return Self::open(url, name).await;
+        };
+        let fail = |reason: String| ClientError::Connect {
+            url: url.to_owned(),
+            reason,
+        };
+        let authority = url
+            .strip_prefix("ws://")
+            .and_then(|rest| rest.split('/').next())
+            .ok_or_else(|| fail("a source address needs a ws:// target".into()))?;
+        let target = tokio::net::lookup_host(authority)
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .find(|addr| addr.is_ipv4() == source.is_ipv4())
+            .ok_or_else(|| fail(format!("no address of {authority} in {source}'s family")))?;
+        let socket = if source.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .map_err(|e| fail(e.to_string()))?;
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .map_err(|e| fail(format!("binding {source}: {e}")))?;
+        let stream = socket
+            .connect(target)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let local_addr = stream.local_addr().ok();
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(Self {
+            ws,
+            name: name.to_owned(),
+            next_ref: 0,
+            local_addr,
+            logging: true,
+            log: Vec::new(),
+        })
     }
 
     /// Opens a connection for the benches: `TCP_NODELAY` on, so that a

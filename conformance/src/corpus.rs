@@ -42,7 +42,9 @@ impl Corpus {
         };
         let header: serde_json::Value = serde_json::from_str(&read("corpus.json")?)
             .map_err(|e| invalid("corpus.json", e.to_string()))?;
-        if header["format"] != "stelgano-traces/1" {
+        // Format 2 added a network per party (STD1-JOIN-22); the replayer
+        // reads no other.
+        if header["format"] != stelgano_model::trace::FORMAT {
             return Err(invalid("corpus.json", "unknown format".into()));
         }
         let pin = |p: &str| {

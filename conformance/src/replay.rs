@@ -2,6 +2,7 @@
 //! compares every reply, broadcast and close with what the trace expects.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use stelgano_model::action::{Code, Op, Request};
@@ -32,6 +33,35 @@ pub struct Setup {
     /// `room_expired` broadcast (STD1-LIFE-4 allows 60 seconds; a target
     /// that sweeps faster lets replays finish sooner).
     pub expiry_grace: Duration,
+    /// The local addresses A, B and M connect from, one network each
+    /// (M takes A's in traces with `shared_network`); `None` connects
+    /// every party from the system's choice, one network for all, which
+    /// only traces without a join during a lock tolerate
+    /// ([`needs_networks`]).
+    pub party_addresses: Option<[IpAddr; 3]>,
+}
+
+/// Whether a trace can only pass with a network of its own per party: it
+/// joins during a lock, where the answer depends on the origin
+/// (STD1-JOIN-22).
+pub fn needs_networks(trace: &Trace) -> bool {
+    trace.requirements.contains("STD1-JOIN-22")
+}
+
+/// Local addresses for the parties when the target is on this machine's
+/// loopback (all of 127/8 is local on Linux): 127.0.0.11 to .13.
+pub fn loopback_party_addresses(url: &str) -> Option<[IpAddr; 3]> {
+    let host = url
+        .strip_prefix("ws://")?
+        .split('/')
+        .next()?
+        .rsplit_once(':')
+        .map_or_else(|| "", |(host, _)| host);
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    loopback.then(|| [11, 12, 13].map(|n| IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, n))))
 }
 
 /// How a trace went.
@@ -58,7 +88,7 @@ pub struct Divergence {
 /// Replays one trace in a room of its own (a random steg number).
 pub async fn replay(setup: &Setup, trace: &Trace) -> TraceResult {
     let started = std::time::Instant::now();
-    let mut run = match Run::new(setup) {
+    let mut run = match Run::new(setup, trace.shared_network) {
         Ok(run) => run,
         Err(message) => {
             return TraceResult {
@@ -109,6 +139,8 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// The state of one replay.
 struct Run<'a> {
     setup: &'a Setup,
+    /// Whether M connects from A's network (the trace's `shared_network`).
+    shared_network: bool,
     hashes: [PartyHashes; 3],
     connections: [Option<Connection>; 3],
     /// Frames of connections already closed.
@@ -128,7 +160,7 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(setup: &'a Setup) -> Result<Self, String> {
+    fn new(setup: &'a Setup, shared_network: bool) -> Result<Self, String> {
         let phone = fixtures::steg_number()?;
         let pin = |p: &str| Pin::parse(p).map_err(|e| format!("PIN {p:?}: {e}"));
         let hashes = [
@@ -138,6 +170,7 @@ impl<'a> Run<'a> {
         ];
         Ok(Self {
             setup,
+            shared_network,
             hashes,
             connections: [None, None, None],
             closed_log: Vec::new(),
@@ -183,7 +216,12 @@ impl<'a> Run<'a> {
     async fn connection(&mut self, party: Party) -> Result<&mut Connection, String> {
         let slot = &mut self.connections[party.index()];
         if slot.is_none() {
-            let c = Connection::open(&self.setup.url, &format!("{party:?}"))
+            let network = match party {
+                Party::M if self.shared_network => Party::A,
+                other => other,
+            };
+            let source = self.setup.party_addresses.map(|a| a[network.index()]);
+            let c = Connection::open_from(&self.setup.url, &format!("{party:?}"), source)
                 .await
                 .map_err(|e| e.to_string())?;
             *slot = Some(c);

@@ -47,6 +47,7 @@ async fn run() -> ExitCode {
         database_url: Some(server.database_url()),
         log_path: Some(server.log_path().to_path_buf()),
         lockout_attempts: settings.lockout_attempts,
+        networks: true,
     };
     let started = std::time::Instant::now();
     let results = features::run(target, &features::default_dir()).await;

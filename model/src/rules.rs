@@ -134,7 +134,8 @@ impl Rules {
             return Reply::error(ErrorReason::NotFound);
         };
         let barred = room.barred[s.network_of(party)];
-        let refused = (barred && self.guarded(Fault::LockIgnored)) || !self.guarded(Fault::HardLock);
+        let refused =
+            (barred && self.guarded(Fault::LockIgnored)) || !self.guarded(Fault::HardLock);
         if room.locked && refused {
             let rightful = rightful(s, party, code);
             s.events.push(Event::LockedOut {

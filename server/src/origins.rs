@@ -4,7 +4,9 @@
 //! A lock bars the origins that failed in the room's current count window;
 //! every other origin still gets its credentials looked at, once
 //! (STD1-JOIN-23). The store knows where each window starts; this module
-//! only remembers, per room and origin, when that origin last failed, and
+//! only remembers, per steg number and origin, against which room and when
+//! that origin last failed (the room decides: a number's next room starts
+//! with no failures, STD1-JOIN-22), and
 //! which origins have a join being decided right now (a second one from the
 //! same origin is barred meanwhile, so concurrency buys no extra guess).
 //!
@@ -24,11 +26,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use stelgano_spec::wire::Timestamp;
-
 use crate::rate_limit::ClientKey;
-use crate::store::JoinOrigin;
 use crate::store::keyed::mac;
+use crate::store::{Failed, JoinOrigin};
 
 /// Entries the table holds at most: about 10 MB, and far more origins than
 /// a room's parties and guessers bring between two lock ends.
@@ -51,8 +51,9 @@ pub struct FailedOrigins {
 
 #[derive(Default)]
 struct Inner {
-    /// When each (room, origin) last failed, in the store's time.
-    failed: HashMap<Entry, Timestamp>,
+    /// When and against which room each (number, origin) last failed, in
+    /// the store's time.
+    failed: HashMap<Entry, Failed>,
     /// The (room, origin) pairs with a join being decided.
     deciding: HashSet<Entry>,
 }
@@ -92,8 +93,8 @@ impl FailedOrigins {
                 entry: None,
                 origin: JoinOrigin::barred(),
             };
-        } else if let Some(&at) = inner.failed.get(&entry) {
-            JoinOrigin::failed_at(at)
+        } else if let Some(&failed) = inner.failed.get(&entry) {
+            JoinOrigin::failed(failed)
         } else if inner.failed.len() >= self.capacity {
             // Full: an origin that could not be remembered must not be
             // heard (the fail-closed rule).
@@ -117,19 +118,22 @@ impl FailedOrigins {
         self.len() == 0
     }
 
-    /// Remembers that `entry` failed at `at`, making room by dropping
-    /// failures too old to matter.
-    fn remember(&self, entry: Entry, at: Timestamp) {
+    /// Remembers that `entry` failed as `failed` says, making room by
+    /// dropping failures too old to matter.
+    fn remember(&self, entry: Entry, failed: Failed) {
         let mut inner = self.lock();
         if inner.failed.len() >= self.capacity && !inner.failed.contains_key(&entry) {
             let horizon = i64::try_from(self.horizon.as_secs()).unwrap_or(i64::MAX);
             inner
                 .failed
-                .retain(|_, last| at.seconds_since(*last) < horizon);
+                .retain(|_, last| failed.at.seconds_since(last.at) < horizon);
         }
         if inner.failed.len() < self.capacity || inner.failed.contains_key(&entry) {
-            let last = inner.failed.entry(entry).or_insert(at);
-            *last = (*last).max(at);
+            let last = inner.failed.entry(entry).or_insert(failed);
+            // The latest failure wins; a later room is a later failure.
+            if failed.at >= last.at {
+                *last = failed;
+            }
         }
         // Otherwise the table is full of live entries; `begin` bars every
         // origin it does not hold until some go stale.
@@ -168,8 +172,8 @@ impl Deciding {
 
     /// Remembers the join's failure, if it failed (STD1-JOIN-22).
     pub fn finish(self) {
-        if let (Some(entry), Some(at)) = (self.entry, self.origin.failure()) {
-            self.table.remember(entry, at);
+        if let (Some(entry), Some(failed)) = (self.entry, self.origin.failure()) {
+            self.table.remember(entry, failed);
         }
     }
 }
@@ -185,6 +189,9 @@ impl Drop for Deciding {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
+
+    use stelgano_spec::ids::RoomId;
+    use stelgano_spec::wire::Timestamp;
 
     use super::*;
 
@@ -203,8 +210,13 @@ mod tests {
         ClientKey::of(IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)))
     }
 
-    fn at(seconds: i64) -> Timestamp {
-        Timestamp::from_unix(1_800_000_000 + seconds).expect("in range")
+    /// A failure against the number's current room, `seconds` into the
+    /// test's time.
+    fn at(seconds: i64) -> Failed {
+        Failed {
+            room: RoomId::from_random_bytes([1; 16]),
+            at: Timestamp::from_unix(1_800_000_000 + seconds).expect("in range"),
+        }
     }
 
     /// Begins a join and ends it as failed at `when` (or not).
@@ -212,7 +224,7 @@ mod tests {
         table: &Arc<FailedOrigins>,
         room: &[u8; 32],
         who: ClientKey,
-        failed: Option<Timestamp>,
+        failed: Option<Failed>,
     ) -> JoinOrigin {
         let mut deciding = table.begin(room, who);
         let seen = *deciding.origin();
@@ -231,7 +243,7 @@ mod tests {
         );
         assert_eq!(
             decide(&t, &ROOM, origin(1), None),
-            JoinOrigin::failed_at(at(5))
+            JoinOrigin::failed(at(5))
         );
         assert_eq!(decide(&t, &ROOM, origin(2), None), JoinOrigin::clear());
         assert_eq!(
@@ -243,7 +255,7 @@ mod tests {
         decide(&t, &ROOM, origin(1), Some(at(7)));
         assert_eq!(
             decide(&t, &ROOM, origin(1), None),
-            JoinOrigin::failed_at(at(9))
+            JoinOrigin::failed(at(9))
         );
     }
 
@@ -255,7 +267,7 @@ mod tests {
         let same = ClientKey::of("2001:db8:1:2:ffff::9".parse().expect("address"));
         let next = ClientKey::of("2001:db8:1:3::1".parse().expect("address"));
         decide(&t, &ROOM, one, Some(at(1)));
-        assert_eq!(decide(&t, &ROOM, same, None), JoinOrigin::failed_at(at(1)));
+        assert_eq!(decide(&t, &ROOM, same, None), JoinOrigin::failed(at(1)));
         assert_eq!(decide(&t, &ROOM, next, None), JoinOrigin::clear());
     }
 
@@ -281,6 +293,21 @@ mod tests {
         drop(after);
     }
 
+    // STD1-JOIN-22: a later room of the number replaces the earlier
+    // room's failure, whatever the times say.
+    #[test]
+    fn the_latest_failure_wins_even_against_another_room() {
+        let t = table(16);
+        let old = at(10);
+        let new = Failed {
+            room: RoomId::from_random_bytes([2; 16]),
+            ..at(10)
+        };
+        decide(&t, &ROOM, origin(1), Some(old));
+        decide(&t, &ROOM, origin(1), Some(new));
+        assert_eq!(decide(&t, &ROOM, origin(1), None), JoinOrigin::failed(new));
+    }
+
     // A store error drops the join without finishing it.
     #[test]
     fn a_dropped_join_releases_its_origin() {
@@ -302,7 +329,7 @@ mod tests {
         // Remembered origins are still told apart.
         assert_eq!(
             decide(&t, &ROOM, origin(1), None),
-            JoinOrigin::failed_at(at(100))
+            JoinOrigin::failed(at(100))
         );
         // A failure that cannot be stored leaves the table as it was.
         decide(&t, &ROOM, origin(3), Some(at(200)));
@@ -323,11 +350,11 @@ mod tests {
         assert_eq!(decide(&t, &ROOM, origin(1), None), JoinOrigin::barred());
         assert_eq!(
             decide(&t, &ROOM, origin(2), None),
-            JoinOrigin::failed_at(at(3000))
+            JoinOrigin::failed(at(3000))
         );
         assert_eq!(
             decide(&t, &ROOM, origin(3), None),
-            JoinOrigin::failed_at(at(3601))
+            JoinOrigin::failed(at(3601))
         );
     }
 }

@@ -12,11 +12,11 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use sqlx::PgPool;
 use stelgano_server::store::{
-    CreateOutcome, JoinOrigin, JoinOutcome, Lockout, create_room, join_room,
+    CreateOutcome, Failed, JoinOrigin, JoinOutcome, Lockout, create_room, join_room,
 };
 use stelgano_spec::ErrorReason;
 use stelgano_spec::derive::PartyHashes;
-use stelgano_spec::ids::PairingHash;
+use stelgano_spec::ids::{PairingHash, RoomId};
 use stelgano_spec::wire::{ClientEvent, ClientFrame, JoinRoom, ServerFrame, Timestamp};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -114,6 +114,14 @@ async fn records(pool: &PgPool) -> i64 {
         .expect("count")
 }
 
+async fn room_id(pool: &PgPool) -> RoomId {
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM rooms")
+        .fetch_one(pool)
+        .await
+        .expect("one room");
+    RoomId::from_uuid(id)
+}
+
 fn timestamp(at: time::OffsetDateTime) -> Timestamp {
     Timestamp::from_datetime(at).expect("a whole-second time")
 }
@@ -157,11 +165,12 @@ async fn a_wrong_guess_during_a_lock_is_answered_as_a_refusal_and_changes_nothin
         assert!((1799..=1800).contains(&retry_after.get()), "{retry_after}");
     }
     // Only the evaluated one failed: its origin is now to be barred.
-    let failed_at = origin.failure().expect("a failure to remember");
+    let failed = origin.failure().expect("a failure to remember");
     assert_eq!(barred.failure(), None, "a refusal is no failure");
     let (failures, locked_until, window_start) = before;
-    assert!(failed_at >= timestamp(window_start));
-    assert!(failed_at < timestamp(locked_until.expect("locked")));
+    assert_eq!(failed.room, room_id(&pool).await);
+    assert!(failed.at >= timestamp(window_start));
+    assert!(failed.at < timestamp(locked_until.expect("locked")));
     assert_eq!(failures, 3);
     assert_eq!(gate(&pool).await, before, "nothing stored changed");
     assert_eq!(records(&pool).await, 1);
@@ -225,12 +234,13 @@ async fn an_origin_is_barred_by_a_failure_in_the_window_and_not_by_one_before_it
     alice_room(&pool).await;
     lock_with_wrong_pins(&pool).await;
     let (_, _, window_start) = gate(&pool).await;
+    let room = room_id(&pool).await;
     let start = timestamp(window_start);
     let before_window = Timestamp::from_unix(start.unix() - 1).expect("a time");
     let (at_start, _) = join(
         &pool,
         &join_request(&alice(), None),
-        JoinOrigin::failed_at(start),
+        JoinOrigin::failed(Failed { room, at: start }),
     )
     .await;
     assert!(
@@ -246,12 +256,53 @@ async fn an_origin_is_barred_by_a_failure_in_the_window_and_not_by_one_before_it
     let (earlier, _) = join(
         &pool,
         &join_request(&alice(), None),
-        JoinOrigin::failed_at(before_window),
+        JoinOrigin::failed(Failed {
+            room,
+            at: before_window,
+        }),
     )
     .await;
     assert!(
         matches!(earlier, JoinOutcome::Joined { .. }),
         "a failure before the window does not: {earlier:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_against_an_earlier_room_of_the_number_bars_nothing_in_the_next() {
+    // STD1-JOIN-22: the window belongs to the room. Failures against the
+    // number's last room may fall in the very second the next room is
+    // created; they are still not the new room's.
+    let pool = common::fresh_pool().await;
+    alice_room(&pool).await;
+    let (_, origin) = join(&pool, &join_request(&bob(), None), JoinOrigin::clear()).await;
+    let old = origin.failure().expect("a failure");
+    common::age_all_rooms(&pool).await;
+    alice_room(&pool).await;
+    lock_with_wrong_pins(&pool).await;
+    let new_room = room_id(&pool).await;
+    assert_ne!(old.room, new_room);
+    let (_, _, window_start) = gate(&pool).await;
+    // Even with the failure's time moved into the new window.
+    let moved = Failed {
+        at: timestamp(window_start),
+        ..old
+    };
+    let (outcome, _) = join(
+        &pool,
+        &join_request(&bob(), Some(pairing())),
+        JoinOrigin::failed(moved),
+    )
+    .await;
+    assert!(
+        matches!(
+            outcome,
+            JoinOutcome::Joined {
+                paired_now: true,
+                ..
+            }
+        ),
+        "{outcome:?}"
     );
 }
 

@@ -257,6 +257,13 @@ struct RunArgs {
     /// expiry time (STD1-LIFE-4 allows 60).
     #[arg(long, default_value_t = 60)]
     expiry_grace: u64,
+    /// Local addresses parties A, B and M connect from (three, separated
+    /// by commas), each a network origin of its own to the target
+    /// (STD1-JOIN-22). By default 127.0.0.11 to .13 for a loopback target;
+    /// for any other target the traces that join during a lock are skipped
+    /// unless these are given.
+    #[arg(long, value_delimiter = ',', num_args = 3)]
+    party_addresses: Option<Vec<std::net::IpAddr>>,
     /// A test-only URL of the target's database, for the features that
     /// inspect what a dump would show; without it they are skipped. Set
     /// for the reference server the harness starts.
@@ -606,6 +613,8 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
                 database_url: target.database_url.clone(),
                 log_path: target.server_log.clone(),
                 lockout_attempts,
+                networks: stelgano_conformance::replay::loopback_party_addresses(&target.url)
+                    .is_some(),
             },
             &stelgano_conformance::features::default_dir(),
         )
@@ -661,11 +670,19 @@ async fn run_model(
     skips: &BTreeMap<String, String>,
 ) -> anyhow::Result<Vec<CheckResult>> {
     let mut results = Vec::new();
+    let party_addresses = match &args.party_addresses {
+        Some(given) => Some(
+            <[std::net::IpAddr; 3]>::try_from(given.as_slice())
+                .map_err(|_| anyhow::anyhow!("--party-addresses takes three addresses"))?,
+        ),
+        None => stelgano_conformance::replay::loopback_party_addresses(url),
+    };
     let setup = Setup {
         url: url.to_owned(),
         pins: corpus.pins.clone(),
         frame_timeout: Duration::from_secs(10),
         expiry_grace: Duration::from_secs(args.expiry_grace),
+        party_addresses,
     };
     // Skipped traces are not replayed at all; the verdicts are set later.
     let (skipped, traces): (Vec<_>, Vec<_>) = corpus
@@ -705,6 +722,23 @@ async fn run_model(
         rounds.rooms, rounds.rounds, rounds.operations, rounds.violations
     );
     results.extend(races);
+    // Without a network per party, a join during a lock cannot be told
+    // from one on the guesser's network: such traces are skipped, saying
+    // why, rather than failed.
+    let (traces, unreplayable): (Vec<_>, Vec<_>) = traces.into_iter().partition(|t| {
+        party_addresses.is_some() || !stelgano_conformance::replay::needs_networks(t)
+    });
+    for t in unreplayable {
+        results.push(CheckResult::new(
+            "model",
+            &t.id,
+            t.requirements.into_iter().collect(),
+            Verdict::Skipped(
+                "joins during a lock: needs an address per party (--party-addresses)".into(),
+            ),
+            Duration::ZERO,
+        ));
+    }
     let replayed = replay_all(&setup, &traces, args.concurrency).await;
     for (trace, result) in traces.iter().zip(replayed) {
         let verdict = match &result.failure {

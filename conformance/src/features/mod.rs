@@ -5,7 +5,9 @@
 //! Scenarios tagged `@database` read the target's database through a
 //! test-only DSN, and those tagged `@operator-log` read its log file; only
 //! the reference server, which the harness starts itself, offers either,
-//! so against other targets they are reported skipped and not run.
+//! so against other targets they are reported skipped and not run. Those
+//! tagged `@networks` connect people from distinct loopback addresses, and
+//! are skipped for a target elsewhere.
 
 mod outcome;
 mod steps;
@@ -32,6 +34,10 @@ pub struct FeatureTarget {
     pub log_path: Option<PathBuf>,
     /// The target's lockout setting `L` (STD1-JOIN-18); the corpus uses 3.
     pub lockout_attempts: u64,
+    /// Whether people may connect from local addresses of their own, each
+    /// a network origin to the target (STD1-JOIN-22): true for a target on
+    /// this machine's loopback.
+    pub networks: bool,
 }
 
 /// How many scenarios run at once: enough to overlap the lock and
@@ -83,6 +89,8 @@ fn skip_reason(target: &FeatureTarget, tags: &[String]) -> Option<&'static str> 
         Some("needs the database URL")
     } else if tags.iter().any(|t| t == "operator-log") && target.log_path.is_none() {
         Some("needs the operator log")
+    } else if tags.iter().any(|t| t == "networks") && !target.networks {
+        Some("needs a local address per network (a loopback target)")
     } else {
         None
     }

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -105,6 +106,8 @@ impl fmt::Display for Answer {
 /// One connection of a person, and what arrived on it besides replies.
 pub struct Session {
     pub conn: Connection,
+    /// The local address it was opened from (`Person::network`).
+    pub network: Option<IpAddr>,
     /// Whether a `create` or `join` on it succeeded.
     pub joined: bool,
     /// Broadcasts received and not yet looked at, in arrival order.
@@ -212,6 +215,10 @@ impl Session {
 pub struct Person {
     pub hashes: PartyHashes,
     pub sessions: Vec<Session>,
+    /// The local address the person's new connections come from, their
+    /// network origin to the target (STD1-JOIN-22); `None` is the
+    /// system's choice, one network shared by everyone who never moved.
+    pub network: Option<IpAddr>,
     /// Every answer the person received, in order.
     pub answers: Vec<Answer>,
 }
@@ -298,6 +305,8 @@ pub struct FeatureWorld {
     pub race: Vec<(String, Answer)>,
     /// A number nobody has used, when a step needs one.
     pub unused_phone: Option<Phone>,
+    /// Networks handed out so far (`FeatureWorld::move_to_new_network`).
+    pub networks_used: u8,
     /// The operator log's size when the scenario began watching it.
     pub log_start: Option<u64>,
     /// Raw replies of the malformed-frame step, with the reasons expected.
@@ -363,6 +372,7 @@ impl FeatureWorld {
             guesses: Vec::new(),
             race: Vec::new(),
             unused_phone: None,
+            networks_used: 0,
             log_start: None,
             raw_replies: Vec::new(),
             http_answers: Vec::new(),
@@ -397,6 +407,7 @@ impl FeatureWorld {
                 Person {
                     hashes,
                     sessions: Vec::new(),
+                    network: None,
                     answers: Vec::new(),
                 },
             );
@@ -420,14 +431,43 @@ impl FeatureWorld {
         Ok(hashes)
     }
 
-    /// Opens a new connection for `name`.
+    /// Moves `name` to a network nobody in the scenario has used: a
+    /// loopback address of its own (all of 127/8 is local on Linux), which
+    /// only a target on this machine's loopback sees as another origin
+    /// (scenarios that need it are tagged `@networks`).
+    pub fn move_to_new_network(&mut self, name: &str) -> Result<(), StepFailure> {
+        if !self.target.networks {
+            return Err(StepFailure::Setup(
+                "networks of their own need a loopback target".into(),
+            ));
+        }
+        self.networks_used = self
+            .networks_used
+            .checked_add(1)
+            .filter(|n| *n <= 200)
+            .ok_or_else(|| StepFailure::Setup("out of local addresses".into()))?;
+        let address = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 30 + self.networks_used));
+        self.person(name)?.network = Some(address);
+        Ok(())
+    }
+
+    /// Moves `name` onto `other`'s network.
+    pub fn move_to_network_of(&mut self, name: &str, other: &str) -> Result<(), StepFailure> {
+        let network = self.person(other)?.network;
+        self.person(name)?.network = network;
+        Ok(())
+    }
+
+    /// Opens a new connection for `name`, from the person's network.
     pub async fn open_session(&mut self, name: &str) -> Result<(), StepFailure> {
-        let conn = Connection::open(&self.target.url, name).await?;
+        let network = self.person(name)?.network;
+        let conn = Connection::open_from(&self.target.url, name, network).await?;
         if let Some(addr) = conn.local_addr() {
             self.secrets.addresses.push(addr.to_string());
         }
         self.person(name)?.sessions.push(Session {
             conn,
+            network,
             joined: false,
             inbox: VecDeque::new(),
             closed: None,
@@ -444,11 +484,12 @@ impl FeatureWorld {
         event: ClientEvent,
         fresh: bool,
     ) -> Result<Answer, StepFailure> {
-        let reusable = self
-            .person(name)?
+        let person = self.person(name)?;
+        let network = person.network;
+        let reusable = person
             .sessions
             .last()
-            .is_some_and(|s| !s.joined && s.closed.is_none());
+            .is_some_and(|s| !s.joined && s.closed.is_none() && s.network == network);
         if fresh || !reusable {
             self.open_session(name).await?;
         }

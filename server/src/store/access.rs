@@ -108,15 +108,23 @@ pub enum JoinOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JoinOrigin {
     standing: Standing,
-    failed_at: Option<Timestamp>,
+    failed_at: Option<Failed>,
+}
+
+/// A failure of an origin: the room it failed against (a number's later
+/// room is another room, whose window knows nothing of it) and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failed {
+    pub room: RoomId,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Standing {
     /// No failure of this origin against the room is remembered.
     Clear,
-    /// Its last remembered failure against the room was at this time.
-    FailedAt(Timestamp),
+    /// Its last remembered failure against a room of this number.
+    Failed(Failed),
     /// Barred whatever the window (STD1-JOIN-22: another join from it is
     /// being decided, the memory is full, or the caller keeps no origins).
     Barred,
@@ -128,10 +136,11 @@ impl JoinOrigin {
         Self::with(Standing::Clear)
     }
 
-    /// An origin whose last remembered failure against the room was at
-    /// `at`: barred while `at` lies in the current count window.
-    pub fn failed_at(at: Timestamp) -> Self {
-        Self::with(Standing::FailedAt(at))
+    /// An origin whose last remembered failure against a room of the
+    /// number was `failed`: barred while that is the room and `failed.at`
+    /// lies in its current count window.
+    pub fn failed(failed: Failed) -> Self {
+        Self::with(Standing::Failed(failed))
     }
 
     /// An origin barred during any lock: the fail-closed choice for a
@@ -151,23 +160,28 @@ impl JoinOrigin {
     /// wrong PIN or code, counted or, during a lock, answered `locked`.
     /// `None` for every other outcome, refusals of a barred origin
     /// included.
-    pub fn failure(&self) -> Option<Timestamp> {
+    pub fn failure(&self) -> Option<Failed> {
         self.failed_at
     }
 
     /// Sets the outcome as a join would, for the origin table's tests.
     #[cfg(test)]
-    pub(crate) fn set_failure_for_test(&mut self, at: Option<Timestamp>) {
-        self.failed_at = at;
+    pub(crate) fn set_failure_for_test(&mut self, failed: Option<Failed>) {
+        self.failed_at = failed;
     }
 
-    /// Whether a lock bars this origin, given the window's start.
-    fn barred_in(&self, window_start: Timestamp) -> bool {
+    /// Whether a lock of room `id` bars this origin, given the start of
+    /// the room's count window.
+    fn barred_in(&self, id: RoomId, window_start: Timestamp) -> bool {
         match self.standing {
             Standing::Clear => false,
-            Standing::FailedAt(at) => at >= window_start,
+            Standing::Failed(failed) => failed.room == id && failed.at >= window_start,
             Standing::Barred => true,
         }
+    }
+
+    fn fail(&mut self, room: RoomId, at: Timestamp) {
+        self.failed_at = Some(Failed { room, at });
     }
 }
 
@@ -281,7 +295,8 @@ pub async fn join_room(
     origin.failed_at = None;
     let mut tx = pool.begin().await?;
     let room = sqlx::query(
-        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, window_start, version
+        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, version,
+                COALESCE(window_start, created_at) AS window_start
            FROM rooms WHERE room_hash = $1 FOR UPDATE",
     )
     .bind(keys.room(&request.room_hash).as_slice())
@@ -310,7 +325,7 @@ pub async fn join_room(
     // nothing counted (STD1-JOIN-23).
     let gate = FailureGate::read(&room, now)?;
     if let Some(retry_after) = gate.lock_remaining
-        && (origin.barred_in(gate.window_start) || faults::injected(Fault::HardLock))
+        && (origin.barred_in(id, gate.window_start) || faults::injected(Fault::HardLock))
     {
         tx.rollback().await?;
         return Ok(JoinOutcome::Locked {
@@ -363,7 +378,7 @@ pub async fn join_room(
         // (STD1-SRV-4, STD1-SRV-25).
         let claimed = PairingHash::from_bytes(keys.pairing(&claimed));
         if !expected.is_some_and(|expected| expected.ct_eq(&claimed)) {
-            origin.failed_at = Some(now);
+            origin.fail(id, now);
             let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
                 Failure::Remaining(attempts_remaining) => {
                     JoinOutcome::PairingInvalid { attempts_remaining }
@@ -429,7 +444,7 @@ pub async fn join_room(
     }
 
     // Rule 5: a wrong PIN (STD1-JOIN-19).
-    origin.failed_at = Some(now);
+    origin.fail(id, now);
     let outcome = match gate.count_failure(&mut tx, id, now, lockout).await? {
         Failure::Remaining(attempts_remaining) => JoinOutcome::Unauthorized { attempts_remaining },
         Failure::Locked {

@@ -19,7 +19,7 @@ mod session_ops;
 
 use keyed::StorageKeys;
 
-pub use access::{CreateOutcome, JoinOrigin, JoinOutcome, Lockout, create_room, join_room};
+pub use access::{CreateOutcome, Failed, JoinOrigin, JoinOutcome, Lockout, create_room, join_room};
 pub use send::send_message;
 pub use session_ops::{
     DeleteOutcome, EditOutcome, ExpireOutcome, ReadOutcome, ResetOutcome, RoomGone, SendOutcome,

@@ -152,11 +152,14 @@ pub async fn guesses_until_locked(world: &mut FeatureWorld, args: Args) -> Outco
     Ok(())
 }
 
-/// A join to make while the room is locked.
-#[derive(Clone, Copy)]
+/// A join to make while the room is locked, or a move between networks
+/// on the way (STD1-JOIN-22).
+#[derive(Clone)]
 enum Attempt {
     OwnPin,
     WrongPin,
+    NewNetwork,
+    NetworkOf(String),
 }
 
 /// Locks the room with Mallory's wrong PINs, then makes `attempts` while
@@ -182,6 +185,14 @@ async fn while_locked(world: &mut FeatureWorld, attempts: &[(String, Attempt)]) 
             let hashes = match attempt {
                 Attempt::OwnPin => world.person(name)?.hashes,
                 Attempt::WrongPin => world.wrong_hashes(&phone)?,
+                Attempt::NewNetwork => {
+                    world.move_to_new_network(name)?;
+                    continue;
+                }
+                Attempt::NetworkOf(other) => {
+                    world.move_to_network_of(name, other)?;
+                    continue;
+                }
             };
             last_sent = Instant::now();
             world
@@ -203,6 +214,31 @@ async fn while_locked(world: &mut FeatureWorld, attempts: &[(String, Attempt)]) 
 pub async fn own_pin_while_locked(world: &mut FeatureWorld, args: Args) -> Outcome {
     let attempts = [(args.get(0)?.to_owned(), Attempt::OwnPin)];
     while_locked(world, &attempts).await
+}
+
+/// A wrong guess from a network that has not failed, then a right PIN
+/// from the same network, both while the room is locked (STD1-JOIN-23).
+pub async fn new_network_guess_then_own_pin_while_locked(
+    world: &mut FeatureWorld,
+    args: Args,
+) -> Outcome {
+    let guesser = args.get(0)?.to_owned();
+    let party = args.get(1)?.to_owned();
+    let attempts = [
+        (guesser.clone(), Attempt::NewNetwork),
+        (guesser.clone(), Attempt::WrongPin),
+        (party.clone(), Attempt::NetworkOf(guesser)),
+        (party, Attempt::OwnPin),
+    ];
+    while_locked(world, &attempts).await
+}
+
+pub async fn on_own_network(world: &mut FeatureWorld, args: Args) -> Outcome {
+    world.move_to_new_network(args.get(0)?)
+}
+
+pub async fn on_network_of(world: &mut FeatureWorld, args: Args) -> Outcome {
+    world.move_to_network_of(args.get(0)?, args.get(1)?)
 }
 
 pub async fn own_and_wrong_while_locked(world: &mut FeatureWorld, args: Args) -> Outcome {

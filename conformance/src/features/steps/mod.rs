@@ -103,6 +103,9 @@ fn all() -> Vec<(Kind, &'static str, StepFn)> {
         When "(\\w+) joins with (?:her|his) PIN while the room is locked" => access::own_pin_while_locked;
         When "(\\w+) joins with (?:her|his) PIN and (\\w+) with a wrong PIN while the room is locked" => access::own_and_wrong_while_locked;
         When "(\\w+) makes (\\d+) wrong guesses while the room is locked" => access::wrong_while_locked;
+        When "(\\w+) makes a wrong guess from a new network and (\\w+) joins with (?:her|his) PIN from there while the room is locked" => access::new_network_guess_then_own_pin_while_locked;
+        Given "(\\w+) is on a network of (?:her|his) own" => access::on_own_network;
+        Given "(\\w+) is on (\\w+)'s network" => access::on_network_of;
         When "(\\w+) claims the open slot with the pairing code" => access::claims;
         When "(\\w+) claims the open slot with a wrong pairing code" => access::claims_wrong_code;
         When "(\\w+) claims the open slot with the replaced pairing code" => access::claims_replaced_code;
