@@ -38,12 +38,14 @@ export function joinError(error, { withCode = false } = {}) {
       return 'No channel uses this number. Check the number, or start a new channel.';
     case 'unauthorized':
       return withCode
-        ? `Wrong PIN, or this channel already has both its people. The server allows ${attempts(error.attempts_remaining)} before it locks the channel for both of you.`
-        : `Wrong PIN. The server allows ${attempts(error.attempts_remaining)} before it locks the channel for both of you. If you are joining a channel someone else created for the first time, you need the pairing code they gave you.`;
+        ? `Wrong PIN, or this channel already has both its people. The server allows ${attempts(error.attempts_remaining)} before it locks the channel.`
+        : `Wrong PIN. The server allows ${attempts(error.attempts_remaining)} before it locks the channel. If you are joining a channel someone else created for the first time, you need the pairing code they gave you.`;
     case 'pairing_invalid':
       return `That pairing code is not right. The server allows ${attempts(error.attempts_remaining)} before it locks the channel.`;
     case 'locked':
-      return `This channel is locked after too many wrong PINs or codes. Try again in ${minutes(error.retry_after)}.`;
+      // STD1-JOIN-22, STD1-SEC-9: a lock bars the networks that failed, so
+      // another network may get in; the answer cannot say which case this is.
+      return `This channel is locked after too many wrong PINs or codes. Try again in ${minutes(error.retry_after)}, or from another network (for example mobile data instead of Wi-Fi) if the wrong PINs were not yours.`;
     case 'sender_mismatch':
       return 'This PIN cannot be used in this channel. If you are joining for the first time, choose a PIN different from the other person’s.';
     case 'room_exists':
