@@ -157,6 +157,11 @@ struct Run<'a> {
     /// When each party last sent `typing`: the harness behaves as a
     /// conforming client, at most one a second (STD1-MSG-17).
     last_typing: [Option<tokio::time::Instant>; 3],
+    /// Parties whose session opened after another party's `typing` and
+    /// has received no broadcast yet: its first may be that typing's
+    /// `counterparty_typing`, which has no place in the room's order
+    /// (STD1-MSG-16).
+    stale_typing: [bool; 3],
 }
 
 impl<'a> Run<'a> {
@@ -180,6 +185,7 @@ impl<'a> Run<'a> {
             expires_at: None,
             lock_ends_at: None,
             last_typing: [None; 3],
+            stale_typing: [false; 3],
         })
     }
 
@@ -327,11 +333,24 @@ impl<'a> Run<'a> {
         let timeout = self.setup.frame_timeout;
         let c = self.connection(request.party).await?;
         let reference = c.send(event).await.map_err(|e| e.to_string())?;
-        let (before, reply) = read_reply(c, &reference, timeout).await?;
+        let (mut before, reply) = read_reply(c, &reference, timeout).await?;
         if reply.is_none() {
             self.drop_connection(request.party);
         }
         self.settle_codes(request, reply.as_ref());
+        let own = deliveries_to(expect, request.party);
+        self.drop_stale_typing(request.party, &own, &mut before);
+        if matches!(request.op, Op::Create | Op::Join { .. })
+            && matches!(reply, Some(ServerFrame::Ok(_)))
+        {
+            // A typing answered before this session opened may still
+            // reach it (STD1-MSG-16).
+            self.stale_typing[request.party.index()] = self
+                .last_typing
+                .iter()
+                .enumerate()
+                .any(|(i, at)| i != request.party.index() && at.is_some());
+        }
         if typing_too_soon
             && let Some(ServerFrame::Error(e)) = &reply
             && e.error.reason == stelgano_spec::ErrorReason::RateLimited
@@ -345,7 +364,6 @@ impl<'a> Run<'a> {
         let mut ids = self.ids.clone();
         check_reply(self, &mut ids, expect, reply.as_ref())?;
         // The requester's own broadcasts come before its reply (STD1-WIRE-30).
-        let own = deliveries_to(expect, request.party);
         self.check_broadcasts(&mut ids, request.party, &own, &before)?;
         self.ids = ids;
         for party in Party::ALL {
@@ -465,14 +483,37 @@ impl<'a> Run<'a> {
 
     /// Forgets a connection the server closed, keeping its frames.
     fn drop_connection(&mut self, party: Party) {
+        self.stale_typing[party.index()] = false;
         if let Some(c) = self.connections[party.index()].take() {
             self.closed_log.extend(c.log);
+        }
+    }
+
+    /// Drops a `counterparty_typing` that arrived as the first broadcast of
+    /// a session opened after the other party's `typing`, where the trace
+    /// expects something else (STD1-MSG-16 allows it). Any first broadcast
+    /// ends the allowance.
+    fn drop_stale_typing(
+        &mut self,
+        party: Party,
+        expected: &[Expected],
+        seen: &mut Vec<Broadcast>,
+    ) {
+        let Some(first) = seen.first() else {
+            return;
+        };
+        let allowed = std::mem::take(&mut self.stale_typing[party.index()]);
+        let unexpected = seen.len() > expected.len()
+            || !matches!(expected.first(), Some(Expected::CounterpartyTyping));
+        if allowed && matches!(first, Broadcast::CounterpartyTyping {}) && unexpected {
+            seen.remove(0);
         }
     }
 
     async fn environment(&mut self, environment: Environment, expect: &Outcome) -> Check {
         match environment {
             Environment::Disconnect { party } => {
+                self.stale_typing[party.index()] = false;
                 if let Some(c) = self.connections[party.index()].take() {
                     self.closed_log.extend(c.close().await);
                 }
@@ -543,6 +584,7 @@ impl<'a> Run<'a> {
                 return Err(format!("{party:?} has no connection for {expected:?}"));
             };
             seen.push(next_broadcast(c, timeout).await?);
+            self.drop_stale_typing(party, expected, &mut seen);
         }
         self.check_broadcasts(ids, party, expected, &seen)
     }
