@@ -19,7 +19,9 @@ pub struct ReferenceSettings {
     /// The model suite's traces assume the corpus's value
     /// (`corpus.json`, `conformance/README.md`).
     pub lockout_attempts: u64,
-    /// Short, so that traces can wait locks out.
+    /// Short, so that traces can wait locks out; long enough that no trace
+    /// outlives a lock it still expects (the lock time is whole seconds,
+    /// so a lock of `n` may last barely `n - 1`).
     pub lockout_seconds: u64,
     /// Short, so that traces can wait rooms out; long enough that no trace
     /// meets an expiry it does not expect.
@@ -56,7 +58,7 @@ impl Default for ReferenceSettings {
     fn default() -> Self {
         Self {
             lockout_attempts: 3,
-            lockout_seconds: 2,
+            lockout_seconds: 5,
             room_ttl_seconds: 8,
             sweep_seconds: 1,
             join_time_floor_ms: 0,
