@@ -86,7 +86,7 @@ pub enum JoinOutcome {
     },
     /// `locked_now` when this request's failure set the lock. The answer
     /// is the same whether or not the request was evaluated
-    /// (STD1-JOIN-23); [`JoinOrigin::failed_at`] tells the caller.
+    /// (STD1-JOIN-23); [`JoinOrigin::failure`] tells the caller.
     Locked {
         retry_after: NonZeroU32,
         locked_now: bool,
