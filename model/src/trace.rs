@@ -582,6 +582,9 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
         Some(Reply::Error { reason, .. }) => Some(reason),
         _ => None,
     };
+    if let Some(ids) = during_lock(before, request, reason) {
+        return ids;
+    }
     let mut ids = match (request.op, reason) {
         (_, Some(E::RoomExpired)) => vec!["STD1-LIFE-8", "STD1-WIRE-21"],
         (Op::Create, None) if before.rooms_created > 0 => {
@@ -593,16 +596,26 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
             vec!["STD1-JOIN-3", "STD1-LIFE-3"]
         }
         (Op::Join { .. }, Some(E::NotFound)) => vec!["STD1-JOIN-3"],
-        (Op::Join { .. }, Some(E::Locked)) => vec!["STD1-JOIN-18", "STD1-JOIN-19", "STD1-JOIN-20"],
+        // The failure that sets the lock (rule 4 or 5 of STD1-JOIN-5).
+        (Op::Join { .. }, Some(E::Locked)) => vec!["STD1-JOIN-5", "STD1-JOIN-18", "STD1-JOIN-19"],
         (
             Op::Join {
                 code: crate::action::Code::Previous,
             },
             Some(E::PairingInvalid),
         ) => {
-            vec!["STD1-JOIN-14", "STD1-JOIN-17", "STD1-JOIN-19"]
+            vec![
+                "STD1-JOIN-5",
+                "STD1-JOIN-14",
+                "STD1-JOIN-17",
+                "STD1-JOIN-19",
+            ]
         }
-        (Op::Join { .. }, Some(E::PairingInvalid)) => vec!["STD1-JOIN-14", "STD1-JOIN-19"],
+        // Rule 4 of STD1-JOIN-5: every counted failure names the rule that
+        // chose it, so a server admitting a wrong guess is reported for it.
+        (Op::Join { .. }, Some(E::PairingInvalid)) => {
+            vec!["STD1-JOIN-5", "STD1-JOIN-14", "STD1-JOIN-19"]
+        }
         (Op::Join { .. }, Some(_)) => vec!["STD1-JOIN-5", "STD1-JOIN-19"],
         (Op::Join { code }, None) => {
             let claimed = before.record_of(request.party).is_none();
@@ -630,19 +643,31 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
         (Op::ExpireRoom, _) => vec!["STD1-LIFE-2", "STD1-LIFE-3", "STD1-LIFE-6", "STD1-LIFE-7"],
         (Op::ResetPairing, _) => vec!["STD1-JOIN-17"],
     };
-    if let (Op::Join { .. }, Some(room)) = (request.op, before.room)
-        && room.locked
-        && reason != Some(E::RoomExpired)
-    {
-        ids.push("STD1-JOIN-22");
-        if !room.barred[before.network_of(request.party)] {
-            ids.push("STD1-JOIN-23");
-        }
-    }
     if !outcome.broadcasts.is_empty() {
         ids.push("STD1-WIRE-30");
     }
     ids
+}
+
+/// The requirements of a join to a room that is locked already: a barred
+/// network's refusal, or the one evaluation of a network that is not
+/// barred (STD1-JOIN-20, STD1-JOIN-22, STD1-JOIN-23). Only these are named,
+/// so that a server getting the lock wrong is reported for that.
+fn during_lock(
+    before: &State,
+    request: Request,
+    reason: Option<stelgano_spec::ErrorReason>,
+) -> Option<Vec<&'static str>> {
+    use stelgano_spec::ErrorReason as E;
+    let room = before.room.filter(|r| r.locked)?;
+    if !matches!(request.op, Op::Join { .. }) || reason == Some(E::RoomExpired) {
+        return None;
+    }
+    Some(if room.barred[before.network_of(request.party)] {
+        vec!["STD1-JOIN-20", "STD1-JOIN-22"]
+    } else {
+        vec!["STD1-JOIN-23"]
+    })
 }
 
 fn race_requirements(first: Request, second: Request) -> Vec<&'static str> {

@@ -337,6 +337,59 @@ mod tests {
         assert_eq!(decide(&t, &ROOM, origin(3), None), JoinOrigin::barred());
     }
 
+    // STD1-JOIN-22, STD1-SRV-16: the table's debug form names no room,
+    // origin or digest.
+    #[test]
+    fn the_debug_form_shows_only_the_capacity() {
+        let t = table(16);
+        decide(&t, &ROOM, origin(1), Some(at(5)));
+        assert_eq!(format!("{t:?}"), "FailedOrigins { capacity: 16, .. }");
+    }
+
+    // STD1-JOIN-22: the entry count that metrics report.
+    #[test]
+    fn the_table_counts_the_failures_it_holds() {
+        let t = table(16);
+        assert!(t.is_empty());
+        decide(&t, &ROOM, origin(1), Some(at(5)));
+        decide(&t, &ROOM, origin(2), None);
+        assert_eq!(t.len(), 1);
+        assert!(!t.is_empty());
+    }
+
+    // Stale failures are looked for only when the table is full: below its
+    // capacity a failure costs one insertion, not a scan of the table.
+    // (Keeping a stale failure bars nothing: the store bars an origin only
+    // for a failure against the room in its current window.)
+    #[test]
+    fn stale_failures_are_dropped_only_to_make_room() {
+        let t = table(16);
+        decide(&t, &ROOM, origin(1), Some(at(0)));
+        decide(&t, &ROOM, origin(2), Some(at(7200)));
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            decide(&t, &ROOM, origin(1), None),
+            JoinOrigin::failed(at(0))
+        );
+    }
+
+    // STD1-JOIN-22: a failure exactly one room lifetime old is stale: its
+    // room, created no later than the failure, has expired by then
+    // (STD1-LIFE-1; an expiry time equal to the operation's time is past).
+    #[test]
+    fn a_failure_one_room_lifetime_old_makes_room() {
+        let t = table(2);
+        decide(&t, &ROOM, origin(1), Some(at(0)));
+        decide(&t, &ROOM, origin(2), Some(at(3000)));
+        decide(&t, &ROOM, origin(3), Some(at(3600)));
+        assert_eq!(t.len(), 2);
+        assert_eq!(
+            decide(&t, &ROOM, origin(3), None),
+            JoinOrigin::failed(at(3600))
+        );
+        assert_eq!(decide(&t, &ROOM, origin(1), None), JoinOrigin::barred());
+    }
+
     // Stale failures make room: none can matter after the longest room
     // lifetime.
     #[test]

@@ -345,6 +345,27 @@ mod tests {
     }
 
     #[test]
+    fn the_keys_debug_form_shows_nothing_of_them() {
+        // STD1-SRV-26: nothing derived from the pepper is logged.
+        assert_eq!(format!("{:?}", keys(1)), "StorageKeys(..)");
+    }
+
+    #[test]
+    fn the_origins_key_is_the_pepper_s_and_its_own() {
+        // STD1-JOIN-22: the in-memory table of failed origins is keyed
+        // under a secret derived from the pepper, so its digests cannot be
+        // matched to rooms and addresses without it; and under a key of
+        // its own, no other derived key.
+        let k = keys(1);
+        let key = k.origins_key();
+        assert_eq!(key, keys(1).origins_key());
+        assert_ne!(key, keys(2).origins_key());
+        for other in [k.room, k.access, k.pairing, k.sender_index, k.check] {
+            assert_ne!(key, other);
+        }
+    }
+
+    #[test]
     fn a_sealed_sender_opens_only_in_its_own_record_under_its_own_pepper() {
         // STD1-SRV-25
         let k = keys(3);
