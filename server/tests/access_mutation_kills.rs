@@ -186,8 +186,8 @@ async fn a_create_that_waited_for_a_racing_create_takes_its_time_after_it() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while scalar::<i64>(
         &pool,
-        "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
-          WHERE NOT l.granted AND d.datname = current_database()",
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE NOT l.granted AND a.datname = current_database()",
     )
     .await
         == 0
