@@ -439,7 +439,22 @@ impl<'a> Run<'a> {
                 .map(|(order, _)| expected(*order, party).len())
                 .min()
                 .unwrap_or(0);
+            // A stale typing (STD1-MSG-16) is dropped unless an order
+            // expects a typing first.
+            let typing_first = candidates.iter().any(|(order, _)| {
+                matches!(
+                    expected(*order, party).first(),
+                    Some(Expected::CounterpartyTyping)
+                )
+            });
             let got = seen.entry(party).or_default();
+            if !got.is_empty()
+                && std::mem::take(&mut self.stale_typing[party.index()])
+                && !typing_first
+                && matches!(got[0], Broadcast::CounterpartyTyping {})
+            {
+                got.remove(0);
+            }
             while got.len() < most {
                 let Some(c) = self.connections[party.index()].as_mut() else {
                     break;
@@ -448,7 +463,15 @@ impl<'a> Run<'a> {
                 // soon is taken as not coming.
                 let wait = if got.len() < fewest { timeout } else { SETTLE };
                 match next_broadcast(c, wait).await {
-                    Ok(b) => got.push(b),
+                    Ok(b) => {
+                        let stale = got.is_empty()
+                            && std::mem::take(&mut self.stale_typing[party.index()])
+                            && !typing_first
+                            && matches!(b, Broadcast::CounterpartyTyping {});
+                        if !stale {
+                            got.push(b);
+                        }
+                    }
                     // A shorter order may be the one that happened.
                     Err(_) if got.len() >= fewest => break,
                     Err(e) => return Err(format!("{party:?}: {e}")),
@@ -538,12 +561,16 @@ impl<'a> Run<'a> {
                     if expected.is_empty() {
                         continue;
                     }
-                    let Some(c) = self.connections[party.index()].as_mut() else {
-                        return Err(format!("{party:?} should still be connected"));
-                    };
-                    let got = next_broadcast(c, grace).await?;
+                    let mut seen = Vec::new();
+                    while seen.is_empty() {
+                        let Some(c) = self.connections[party.index()].as_mut() else {
+                            return Err(format!("{party:?} should still be connected"));
+                        };
+                        seen.push(next_broadcast(c, grace).await?);
+                        self.drop_stale_typing(party, &expected, &mut seen);
+                    }
                     let mut ids = self.ids.clone();
-                    check_broadcast(self, &mut ids, &expected[0], &got)?;
+                    check_broadcast(self, &mut ids, &expected[0], &seen[0])?;
                 }
                 self.expect_closes(&expect.closed).await
             }
