@@ -10,8 +10,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
-use stelgano_server::store::events::{CHANNEL, Reassembler, RoomEvent, ends_room};
+use stelgano_server::store::events::ends_room;
 use stelgano_server::store::{
     CreateOutcome, JoinOrigin, JoinOutcome, Lockout, ReadOutcome, SendOutcome, StoreError,
     create_room, join_room, read_receipt, send_message,
@@ -295,41 +294,6 @@ async fn a_lock_that_ends_at_the_operation_s_time_has_been_served() {
     panic!("no join fell in its lock's last second in 20 tries");
 }
 
-/// The room events published on the store's channel, in commit order.
-struct Published {
-    listener: PgListener,
-    reassembler: Reassembler,
-}
-
-impl Published {
-    async fn listen(pool: &PgPool) -> Self {
-        let mut listener = PgListener::connect_with(pool).await.expect("listener");
-        listener.listen(CHANNEL).await.expect("listen");
-        Self {
-            listener,
-            reassembler: Reassembler::default(),
-        }
-    }
-
-    /// The next complete event; a missing event fails the test after 10 s
-    /// instead of hanging it.
-    async fn next(&mut self) -> RoomEvent {
-        loop {
-            let notification = tokio::time::timeout(Duration::from_secs(10), self.listener.recv())
-                .await
-                .expect("an event arrives")
-                .expect("listener");
-            if let Some(event) = self
-                .reassembler
-                .push(notification.payload())
-                .expect("well formed")
-            {
-                return event;
-            }
-        }
-    }
-}
-
 #[tokio::test]
 async fn an_expiry_found_by_join_or_create_is_the_room_s_next_version() {
     // STD1-LIFE-4, STD1-WIRE-30, STD1-SRV-6: a `join` or a `create` that
@@ -337,7 +301,7 @@ async fn an_expiry_found_by_join_or_create_is_the_room_s_next_version() {
     // room's next version, so that every session, whatever version its
     // `Joined` reply described, receives it.
     let pool = common::fresh_pool().await;
-    let mut published = Published::listen(&pool).await;
+    let mut published = common::Published::listen(&pool).await;
     let first = alice_room(&pool).await.room_id;
     assert!(matches!(
         join(&pool, &bob(), Some(pairing())).await,

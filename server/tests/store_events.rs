@@ -7,8 +7,7 @@ mod common;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
-use stelgano_server::store::events::{Audience, CHANNEL, Reassembler, RoomEvent};
+use stelgano_server::store::events::Audience;
 use stelgano_server::store::{
     CreateOutcome, JoinOrigin, JoinOutcome, Lockout, SendOutcome, SessionBinding, Slot,
     create_room, expire_room, join_room, publish_typing, read_receipt, send_message,
@@ -26,45 +25,12 @@ fn party(pin: &str) -> PartyHashes {
     )
 }
 
-struct Events {
-    listener: PgListener,
-    reassembler: Reassembler,
-}
-
-impl Events {
-    async fn new(pool: &PgPool) -> Self {
-        let mut listener = PgListener::connect_with(pool).await.expect("listener");
-        listener.listen(CHANNEL).await.expect("listen");
-        Self {
-            listener,
-            reassembler: Reassembler::default(),
-        }
-    }
-
-    /// The next complete event (bounded wait: a missing event fails the test
-    /// instead of hanging it).
-    async fn next(&mut self) -> RoomEvent {
-        loop {
-            let notification = tokio::time::timeout(Duration::from_secs(10), self.listener.recv())
-                .await
-                .expect("an event arrives")
-                .expect("listener");
-            if let Some(event) = self
-                .reassembler
-                .push(notification.payload())
-                .expect("well-formed payload")
-            {
-                return event;
-            }
-        }
-    }
-
-    async fn next_broadcast(&mut self) -> (Option<i64>, Audience, Broadcast) {
-        let event = self.next().await;
-        match ServerFrame::from_json(&event.frame) {
-            Some(ServerFrame::Broadcast(b)) => (event.version, event.audience, b),
-            other => panic!("not a broadcast frame: {other:?}"),
-        }
+/// The next event, which must be a broadcast.
+async fn next_broadcast(events: &mut common::Published) -> (Option<i64>, Audience, Broadcast) {
+    let event = events.next().await;
+    match ServerFrame::from_json(&event.frame) {
+        Some(ServerFrame::Broadcast(b)) => (event.version, event.audience, b),
+        other => panic!("not a broadcast frame: {other:?}"),
     }
 }
 
@@ -112,10 +78,10 @@ async fn pair(pool: &PgPool) -> (SessionBinding, SessionBinding) {
 async fn a_conversation_publishes_its_broadcasts_in_order() {
     // STD1-WIRE-29, STD1-WIRE-30, STD1-JOIN-15, STD1-MSG-2, STD1-MSG-9, STD1-LIFE-2
     let pool = common::fresh_pool().await;
-    let mut events = Events::new(&pool).await;
+    let mut events = common::Published::listen(&pool).await;
     let (a, b) = pair(&pool).await;
     assert_eq!(
-        events.next_broadcast().await,
+        next_broadcast(&mut events).await,
         (Some(1), Audience::All, Broadcast::PartyPaired {})
     );
 
@@ -131,7 +97,7 @@ async fn a_conversation_publishes_its_broadcasts_in_order() {
     assert_eq!(version, 2);
     // The largest message travels whole, split over several notifications.
     assert_eq!(
-        events.next_broadcast().await,
+        next_broadcast(&mut events).await,
         (Some(2), Audience::All, Broadcast::NewMessage((*m1).clone()))
     );
 
@@ -149,14 +115,14 @@ async fn a_conversation_publishes_its_broadcasts_in_order() {
         SendOutcome::Conflict
     );
     read_receipt(&pool, &b, m1.id).await.expect("store");
-    let (version, _, read) = events.next_broadcast().await;
+    let (version, _, read) = next_broadcast(&mut events).await;
     assert_eq!(version, Some(3));
     assert!(matches!(read, Broadcast::MessageRead { message_id, .. } if message_id == m1.id));
 
     // Typing goes to the other party only and has no version.
     publish_typing(&pool, &b).await.expect("store");
     assert_eq!(
-        events.next_broadcast().await,
+        next_broadcast(&mut events).await,
         (
             None,
             Audience::Slot(Slot::Creator),
@@ -166,7 +132,7 @@ async fn a_conversation_publishes_its_broadcasts_in_order() {
 
     expire_room(&pool, &a).await.expect("store");
     assert_eq!(
-        events.next_broadcast().await,
+        next_broadcast(&mut events).await,
         (
             Some(4),
             Audience::All,
@@ -181,14 +147,14 @@ async fn a_conversation_publishes_its_broadcasts_in_order() {
 async fn expiry_by_time_is_announced_by_whoever_finds_it() {
     // STD1-LIFE-4, STD1-LIFE-6
     let pool = common::fresh_pool().await;
-    let mut events = Events::new(&pool).await;
+    let mut events = common::Published::listen(&pool).await;
     let (a, _) = pair(&pool).await;
     events.next().await; // party_paired
     common::age_all_rooms(&pool).await;
     stelgano_server::store::sweep_expired(&pool, 10)
         .await
         .expect("store");
-    let (version, audience, broadcast) = events.next_broadcast().await;
+    let (version, audience, broadcast) = next_broadcast(&mut events).await;
     assert_eq!((version, audience), (Some(2), Audience::All));
     assert_eq!(
         broadcast,

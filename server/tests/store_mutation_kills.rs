@@ -13,11 +13,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use stelgano_server::hub::{Delivery, Hub, Registration};
-use stelgano_server::store::events::{
-    Audience, CHANNEL, MalformedEvent, Reassembler, RoomEvent, ends_room,
-};
+use stelgano_server::store::events::{Audience, MalformedEvent, Reassembler, RoomEvent, ends_room};
 use stelgano_server::store::{
     CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOrigin, JoinOutcome, Lockout,
     ReadOutcome, SendOutcome, SessionBinding, Slot, create_room, delete_message, edit_message,
@@ -312,38 +309,6 @@ fn a_half_rebuilt_event_stays_out_of_debug_output() {
     assert_eq!(format!("{reassembler:?}"), "Reassembler { pending: true }");
 }
 
-/// The room events published on the store's channel, in commit order.
-struct Published {
-    listener: PgListener,
-    reassembler: Reassembler,
-}
-
-impl Published {
-    async fn listen(pool: &PgPool) -> Self {
-        let mut listener = PgListener::connect_with(pool).await.expect("listener");
-        listener.listen(CHANNEL).await.expect("listen");
-        Self {
-            listener,
-            reassembler: Reassembler::default(),
-        }
-    }
-
-    /// The version of the next complete event; a missing event fails the
-    /// test after 10 s instead of hanging it.
-    async fn next_version(&mut self) -> Option<i64> {
-        loop {
-            let notification = tokio::time::timeout(Duration::from_secs(10), self.listener.recv())
-                .await
-                .expect("an event arrives")
-                .expect("listener");
-            let payload = notification.payload();
-            if let Some(event) = self.reassembler.push(payload).expect("well formed") {
-                return event.version;
-            }
-        }
-    }
-}
-
 fn ciphertext(fill: u8) -> (Ciphertext, Iv) {
     (
         Ciphertext::from_bytes(vec![fill; 24]).expect("size"),
@@ -398,9 +363,9 @@ async fn every_reply_names_the_version_of_its_own_broadcast() {
     // on. Covers STD1-MSG-2, STD1-MSG-9, STD1-MSG-12, STD1-MSG-14,
     // STD1-LIFE-2.
     let pool = common::fresh_pool().await;
-    let mut published = Published::listen(&pool).await;
+    let mut published = common::Published::listen(&pool).await;
     let (a, b) = paired_room(&pool).await;
-    assert_eq!(published.next_version().await, Some(1), "party_paired");
+    assert_eq!(published.next().await.version, Some(1), "party_paired");
 
     let SendOutcome::Sent {
         message: first,
@@ -412,14 +377,14 @@ async fn every_reply_names_the_version_of_its_own_broadcast() {
         panic!("sent")
     };
     assert_eq!(version, 2);
-    assert_eq!(published.next_version().await, Some(2));
+    assert_eq!(published.next().await.version, Some(2));
 
     let ReadOutcome::Read { version, .. } = read_receipt(&pool, &b, first.id).await.expect("store")
     else {
         panic!("read")
     };
     assert_eq!(version, 3);
-    assert_eq!(published.next_version().await, Some(3));
+    assert_eq!(published.next().await.version, Some(3));
 
     let SendOutcome::Sent {
         message: reply,
@@ -431,7 +396,7 @@ async fn every_reply_names_the_version_of_its_own_broadcast() {
         panic!("sent")
     };
     assert_eq!(version, 4);
-    assert_eq!(published.next_version().await, Some(4));
+    assert_eq!(published.next().await.version, Some(4));
 
     let (ciphertext, iv) = ciphertext(3);
     let edit = EditMessage {
@@ -444,7 +409,7 @@ async fn every_reply_names_the_version_of_its_own_broadcast() {
         panic!("edited")
     };
     assert_eq!(version, 5);
-    assert_eq!(published.next_version().await, Some(5));
+    assert_eq!(published.next().await.version, Some(5));
 
     let DeleteOutcome::Deleted { version, .. } =
         delete_message(&pool, &b, reply.id).await.expect("store")
@@ -452,11 +417,11 @@ async fn every_reply_names_the_version_of_its_own_broadcast() {
         panic!("deleted")
     };
     assert_eq!(version, 6);
-    assert_eq!(published.next_version().await, Some(6));
+    assert_eq!(published.next().await.version, Some(6));
 
     let ExpireOutcome::Expired { version } = expire_room(&pool, &a).await.expect("store") else {
         panic!("expired")
     };
     assert_eq!(version, 7);
-    assert_eq!(published.next_version().await, Some(7));
+    assert_eq!(published.next().await.version, Some(7));
 }

@@ -330,3 +330,44 @@ pub fn keys() -> &'static stelgano_server::store::keyed::StorageKeys {
 pub fn test_pepper() -> stelgano_server::store::keyed::Pepper {
     stelgano_server::store::keyed::Pepper::from_hex(&"7e".repeat(32)).expect("64 hex digits")
 }
+
+/// The room events published on the store's channel, in commit order.
+pub struct Published {
+    listener: sqlx::postgres::PgListener,
+    reassembler: stelgano_server::store::events::Reassembler,
+}
+
+impl Published {
+    pub async fn listen(pool: &PgPool) -> Self {
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+            .await
+            .expect("listener");
+        listener
+            .listen(stelgano_server::store::events::CHANNEL)
+            .await
+            .expect("listen");
+        Self {
+            listener,
+            reassembler: Default::default(),
+        }
+    }
+
+    /// The next complete event; a missing event fails the test after 10 s
+    /// instead of hanging it.
+    pub async fn next(&mut self) -> stelgano_server::store::events::RoomEvent {
+        loop {
+            let notification =
+                tokio::time::timeout(std::time::Duration::from_secs(10), self.listener.recv())
+                    .await
+                    .expect("an event arrives")
+                    .expect("listener");
+            if let Some(event) = self
+                .reassembler
+                .push(notification.payload())
+                .expect("well-formed payload")
+            {
+                return event;
+            }
+        }
+    }
+}
