@@ -31,8 +31,6 @@ pub const MAX_CIPHERTEXT_BYTES: usize = 8192;
 pub const MIN_CIPHERTEXT_BYTES: usize = TAG_BYTES;
 /// Largest plaintext, in UTF-8 bytes, a client may encrypt (STD1-ENC-6).
 pub const MAX_PLAINTEXT_BYTES: usize = MAX_CIPHERTEXT_BYTES - TAG_BYTES;
-/// Character cap a client shows to its user (STD1-CLI-17).
-pub const MAX_PLAINTEXT_CHARS: usize = 4000;
 
 /// Shortest normalised steg number, in digits (STD1-DRV-2).
 pub const MIN_PHONE_DIGITS: usize = 7;

@@ -475,6 +475,18 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "reset_pairing replaces the code of an unpaired room",
     ),
     req(
+        "STD1-JOIN-24",
+        Must,
+        Server,
+        "reopen_pairing gives the other slot a new pairing code; its record stays until a claim replaces it",
+    ),
+    req(
+        "STD1-JOIN-25",
+        Must,
+        Server,
+        "A claim that replaces a record deletes it and closes its sessions with 1008 record_replaced; the slot keeps its message",
+    ),
+    req(
         "STD1-JOIN-18",
         Must,
         Server,
@@ -491,6 +503,12 @@ pub const REQUIREMENTS: &[Requirement] = &[
         Must,
         Server,
         "A locked room admits no join from a barred origin and answers every such join alike",
+    ),
+    req(
+        "STD1-JOIN-26",
+        Must,
+        Server,
+        "The failure that sets a lock broadcasts room_locked with the lock time to every session, and nothing more",
     ),
     req(
         "STD1-JOIN-21",
@@ -652,6 +670,12 @@ pub const REQUIREMENTS: &[Requirement] = &[
         Should,
         Client,
         "Clients confirm before expire_room",
+    ),
+    req(
+        "STD1-LIFE-11",
+        Should,
+        Client,
+        "The expired screen says whether a party or the lifetime ended the room",
     ),
     req(
         "STD1-SRV-1",
@@ -952,6 +976,78 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "Every screen meets WCAG 2.2 A and AA",
     ),
     req(
+        "STD1-CLI-25",
+        Should,
+        Client,
+        "Numbering-plan data from a maintained source for every calling code; national forms with the trunk prefix removed; typed spacing kept",
+    ),
+    req(
+        "STD1-CLI-26",
+        Must,
+        Client,
+        "The PIN is typed twice before a join that carries a pairing code",
+    ),
+    req(
+        "STD1-CLI-27",
+        Must,
+        Client,
+        "reopen_pairing only on a fresh session opened with the PIN typed again",
+    ),
+    req(
+        "STD1-CLI-28",
+        Must,
+        Client,
+        "Every lock says why; fields emptied on a lock or hide are said to be",
+    ),
+    req(
+        "STD1-CLI-29",
+        Should,
+        Client,
+        "The creator can copy and share the masked number until the other party joins, apart from the code",
+    ),
+    req(
+        "STD1-CLI-30",
+        Must,
+        Client,
+        "Drafts stay editable offline and are sent on reconnection only if still the user's turn and unanswered",
+    ),
+    req(
+        "STD1-CLI-31",
+        Should,
+        Client,
+        "Messages and the composer follow their text's direction",
+    ),
+    req(
+        "STD1-CLI-32",
+        Must,
+        Client,
+        "Language and theme follow the browser and are never stored",
+    ),
+    req(
+        "STD1-CLI-33",
+        Must,
+        Client,
+        "Without script the client says it needs JavaScript and its forms send nothing",
+    ),
+    req(
+        "STD1-CLI-34",
+        Should,
+        Client,
+        "Deleting asks first and says the message was deleted",
+    ),
+    req(
+        "STD1-CLI-35",
+        Should,
+        Client,
+        "room_locked is shown with its time and what it means",
+    ),
+    req(
+        "STD1-CLI-36",
+        Must,
+        Client,
+        "After a record_replaced close the client does not rejoin and says why",
+    ),
+    req(
         "STD1-SEC-6",
         Must,
         Documentation,
@@ -988,6 +1084,12 @@ pub const REQUIREMENTS: &[Requirement] = &[
         "The server sees connection and size metadata",
     ),
     req("STD1-SEC-12", Should, Both, "Deployments are self-hostable"),
+    req(
+        "STD1-SEC-13",
+        Must,
+        Documentation,
+        "What re-opening a slot lets a party, or someone with its PIN, do",
+    ),
 ];
 
 /// The requirement with this identifier.

@@ -7,7 +7,7 @@ use stelgano_spec::ids::{MessageId, Ref};
 use stelgano_spec::wire::{
     Broadcast, Ciphertext, ClientEvent, ClientFrame, CreateRoom, DeleteMessage, Done, EditMessage,
     ErrorBody, ErrorReply, ExpiryCause, Iv, JoinRoom, Joined, Message, OkReply, ReadReceipt,
-    ReplyBody, ResetPairing, SendMessage, Sent, ServerFrame,
+    ReopenPairing, ReplyBody, ResetPairing, SendMessage, Sent, ServerFrame,
 };
 
 const ROOM: &str = "183961933c251543088257984b33a7ce9dabc2be9b7a571bd93d727a920ff133";
@@ -114,6 +114,12 @@ fn client_frames() {
         (
             "reset_pairing",
             ClientEvent::ResetPairing(ResetPairing {
+                pairing_hash: parse(PAIRING),
+            }),
+        ),
+        (
+            "reopen_pairing",
+            ClientEvent::ReopenPairing(ReopenPairing {
                 pairing_hash: parse(PAIRING),
             }),
         ),
@@ -239,6 +245,12 @@ fn server_frames() {
             broadcast(Broadcast::CounterpartyTyping {}),
         ),
         ("party_paired", broadcast(Broadcast::PartyPaired {})),
+        (
+            "room_locked",
+            broadcast(Broadcast::RoomLocked {
+                locked_until: parse("2026-11-27T09:30:00Z"),
+            }),
+        ),
         (
             "room_expired (party)",
             broadcast(Broadcast::RoomExpired {

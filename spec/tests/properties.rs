@@ -25,7 +25,8 @@ use stelgano_spec::pairing::PairingCode;
 use stelgano_spec::wire::{
     Broadcast, Ciphertext, ClientEvent, ClientFrame, CreateRoom, DeleteMessage, Done, EditMessage,
     ErrorBody, ErrorReply, ExpiryCause, Iv, JoinRoom, Joined, Message, OkReply, ReadReceipt,
-    ReplyBody, ResetPairing, SendMessage, Sent, ServerFrame, Timestamp, decode_client_frame,
+    ReopenPairing, ReplyBody, ResetPairing, SendMessage, Sent, ServerFrame, Timestamp,
+    decode_client_frame,
 };
 
 /// `cases` test cases, or `$PROPTEST_CASES` when set (for a longer run, e.g.
@@ -275,6 +276,8 @@ fn client_event(max_ct: usize) -> impl Strategy<Value = ClientEvent> {
         Just(ClientEvent::ExpireRoom),
         pairing_hash_s()
             .prop_map(|pairing_hash| ClientEvent::ResetPairing(ResetPairing { pairing_hash })),
+        pairing_hash_s()
+            .prop_map(|pairing_hash| ClientEvent::ReopenPairing(ReopenPairing { pairing_hash })),
     ]
 }
 
@@ -348,6 +351,7 @@ fn broadcast(max_ct: usize) -> impl Strategy<Value = Broadcast> {
         message_id().prop_map(|message_id| Broadcast::MessageDeleted { message_id }),
         Just(Broadcast::CounterpartyTyping {}),
         Just(Broadcast::PartyPaired {}),
+        timestamp().prop_map(|locked_until| Broadcast::RoomLocked { locked_until }),
         prop_oneof![Just(ExpiryCause::Party), Just(ExpiryCause::Ttl)]
             .prop_map(|cause| Broadcast::RoomExpired { cause }),
     ]

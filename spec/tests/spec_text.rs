@@ -186,9 +186,11 @@ fn appendix_a_states_the_crate_constants() {
         row("Ciphertext (decoded, tag included)"),
         format!("{MIN_CIPHERTEXT_BYTES} to {MAX_CIPHERTEXT_BYTES} bytes")
     );
-    assert!(row("Plaintext").starts_with(&format!(
-        "at most {MAX_PLAINTEXT_BYTES} UTF-8 bytes; UI cap {MAX_PLAINTEXT_CHARS}"
-    )));
+    // STD1-CLI-17: one limit, in the unit the ciphertext cap counts.
+    assert_eq!(
+        row("Plaintext"),
+        format!("at most {MAX_PLAINTEXT_BYTES} UTF-8 bytes")
+    );
     assert_eq!(
         row("Steg number"),
         format!("{MIN_PHONE_DIGITS} to {MAX_PHONE_DIGITS} digits, not starting with 0")

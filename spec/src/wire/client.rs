@@ -62,6 +62,13 @@ pub struct ResetPairing {
     pub pairing_hash: PairingHash,
 }
 
+/// `reopen_pairing`: give the other party's slot a new pairing code, for a
+/// new PIN (STD1-JOIN-24).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct ReopenPairing {
+    pub pairing_hash: PairingHash,
+}
+
 /// An empty `data` object.
 #[derive(Serialize)]
 struct Empty {}
@@ -78,6 +85,7 @@ pub enum ClientEvent {
     Typing,
     ExpireRoom,
     ResetPairing(ResetPairing),
+    ReopenPairing(ReopenPairing),
 }
 
 /// The name of a client event, without its payload.
@@ -92,11 +100,12 @@ pub enum EventName {
     Typing,
     ExpireRoom,
     ResetPairing,
+    ReopenPairing,
 }
 
 impl EventName {
     /// All client events, in catalogue order.
-    pub const ALL: [EventName; 9] = [
+    pub const ALL: [EventName; 10] = [
         Self::Create,
         Self::Join,
         Self::SendMessage,
@@ -106,6 +115,7 @@ impl EventName {
         Self::Typing,
         Self::ExpireRoom,
         Self::ResetPairing,
+        Self::ReopenPairing,
     ];
 
     /// The wire spelling.
@@ -120,6 +130,7 @@ impl EventName {
             Self::Typing => "typing",
             Self::ExpireRoom => "expire_room",
             Self::ResetPairing => "reset_pairing",
+            Self::ReopenPairing => "reopen_pairing",
         }
     }
 
@@ -148,6 +159,7 @@ impl ClientEvent {
             Self::Typing => EventName::Typing,
             Self::ExpireRoom => EventName::ExpireRoom,
             Self::ResetPairing(_) => EventName::ResetPairing,
+            Self::ReopenPairing(_) => EventName::ReopenPairing,
         }
     }
 }
@@ -183,6 +195,7 @@ impl Serialize for ClientFrame {
                 frame.serialize_field("data", &Empty {})?
             }
             ClientEvent::ResetPairing(d) => frame.serialize_field("data", d)?,
+            ClientEvent::ReopenPairing(d) => frame.serialize_field("data", d)?,
         }
         frame.end()
     }

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use super::binary::{Ciphertext, Iv};
 use super::client::{
     ClientEvent, ClientFrame, CreateRoom, DeleteMessage, EditMessage, EventName, JoinRoom,
-    ReadReceipt, ResetPairing, SendMessage,
+    ReadReceipt, ReopenPairing, ResetPairing, SendMessage,
 };
 use super::json::{self, Json};
 use crate::ids::{AccessHash, CountryCode, MessageId, PairingHash, Ref, RoomHash, SenderHash};
@@ -225,6 +225,12 @@ fn decode_payload(name: EventName, data: &[(String, Json)]) -> Result<ClientEven
         EventName::ResetPairing => {
             let p = Payload::only(data, &["pairing_hash"])?;
             ClientEvent::ResetPairing(ResetPairing {
+                pairing_hash: p.parsed("pairing_hash", InvalidPairing)?,
+            })
+        }
+        EventName::ReopenPairing => {
+            let p = Payload::only(data, &["pairing_hash"])?;
+            ClientEvent::ReopenPairing(ReopenPairing {
                 pairing_hash: p.parsed("pairing_hash", InvalidPairing)?,
             })
         }

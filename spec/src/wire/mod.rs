@@ -11,7 +11,7 @@ mod timestamp;
 pub use binary::{Ciphertext, Iv};
 pub use client::{
     ClientEvent, ClientFrame, CreateRoom, DeleteMessage, EditMessage, EventName, JoinRoom,
-    ReadReceipt, ResetPairing, SendMessage,
+    ReadReceipt, ReopenPairing, ResetPairing, SendMessage,
 };
 pub use decode::{DecodeError, decode_client_frame};
 pub use server::{
@@ -32,9 +32,14 @@ pub mod close_code {
     pub const UNSUPPORTED_DATA: u16 = 1003;
     /// A text frame was not valid UTF-8.
     pub const INVALID_PAYLOAD: u16 = 1007;
-    /// Idle, join deadline passed, or displaced by a newer session of the
-    /// same record (STD1-WIRE-24, STD1-WIRE-25, STD1-JOIN-9).
+    /// Idle, join deadline passed, displaced by a newer session of the
+    /// same record, or the record was replaced (STD1-WIRE-24,
+    /// STD1-WIRE-25, STD1-JOIN-9, STD1-JOIN-25).
     pub const POLICY: u16 = 1008;
+    /// The close reason sent with [`POLICY`] to the sessions of a record
+    /// that a claim replaced (STD1-JOIN-25); a client never rejoins with
+    /// the same PIN after it (STD1-CLI-36).
+    pub const RECORD_REPLACED_REASON: &str = "record_replaced";
     /// A frame exceeded the size limit.
     pub const TOO_BIG: u16 = 1009;
     /// The server failed.

@@ -182,6 +182,10 @@ pub enum Broadcast {
     },
     CounterpartyTyping {},
     PartyPaired {},
+    /// The failure that set the room's lock (STD1-JOIN-26).
+    RoomLocked {
+        locked_until: Timestamp,
+    },
     RoomExpired {
         cause: ExpiryCause,
     },
@@ -189,13 +193,14 @@ pub enum Broadcast {
 
 impl Broadcast {
     /// Every broadcast event name, in the order of the spec's table (STD1-WIRE-29).
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "new_message",
         "message_read",
         "message_edited",
         "message_deleted",
         "counterparty_typing",
         "party_paired",
+        "room_locked",
         "room_expired",
     ];
 
@@ -208,6 +213,7 @@ impl Broadcast {
             Self::MessageDeleted { .. } => "message_deleted",
             Self::CounterpartyTyping {} => "counterparty_typing",
             Self::PartyPaired {} => "party_paired",
+            Self::RoomLocked { .. } => "room_locked",
             Self::RoomExpired { .. } => "room_expired",
         }
     }

@@ -16,7 +16,7 @@ use stelgano_spec::ids::{
 };
 use stelgano_spec::wire::{
     Ciphertext, ClientEvent, ClientFrame, CreateRoom, DecodeError, DeleteMessage, EditMessage,
-    EventName, Iv, JoinRoom, ReadReceipt, ResetPairing, SendMessage,
+    EventName, Iv, JoinRoom, ReadReceipt, ReopenPairing, ResetPairing, SendMessage,
 };
 
 use super::choices::Choices;
@@ -97,7 +97,7 @@ const NAMES: &[&str] = &[
     "r\u{e9}f",
 ];
 
-/// Event names: the nine, and near misses.
+/// Event names: the ten, and near misses.
 const EVENTS: &[&str] = &[
     "create",
     "join",
@@ -108,6 +108,7 @@ const EVENTS: &[&str] = &[
     "typing",
     "expire_room",
     "reset_pairing",
+    "reopen_pairing",
     "",
     "Create",
     "create ",
@@ -248,7 +249,7 @@ fn valid_data(event: EventName, c: &mut Choices) -> Vec<(String, J)> {
             put("ciphertext", ciphertext(c));
             put("iv", iv(c));
         }
-        EventName::ResetPairing => put("pairing_hash", hash(c)),
+        EventName::ResetPairing | EventName::ReopenPairing => put("pairing_hash", hash(c)),
         EventName::Typing | EventName::ExpireRoom => {}
     }
     data
@@ -605,7 +606,9 @@ fn table(event: EventName) -> &'static [Field] {
             ("ciphertext", true, false, Ciphertext),
             ("iv", true, false, Iv),
         ],
-        EventName::ResetPairing => &[("pairing_hash", true, false, Hash(InvalidPairing))],
+        EventName::ResetPairing | EventName::ReopenPairing => {
+            &[("pairing_hash", true, false, Hash(InvalidPairing))]
+        }
         EventName::Typing | EventName::ExpireRoom => &[],
     }
 }
@@ -736,6 +739,9 @@ fn event_of(event: EventName, fields: Vec<Option<Value>>) -> ClientEvent {
             })
         }
         EventName::ResetPairing => ClientEvent::ResetPairing(ResetPairing {
+            pairing_hash: PairingHash::from_bytes(hash_of(next())),
+        }),
+        EventName::ReopenPairing => ClientEvent::ReopenPairing(ReopenPairing {
             pairing_hash: PairingHash::from_bytes(hash_of(next())),
         }),
         EventName::Typing => ClientEvent::Typing,

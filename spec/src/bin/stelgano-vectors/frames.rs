@@ -83,7 +83,9 @@ fn fields(event: EventName) -> Vec<Field> {
             field("iv", Iv, true, IV),
         ],
         EventName::Typing | EventName::ExpireRoom => vec![],
-        EventName::ResetPairing => vec![field("pairing_hash", Hash(InvalidPairing), true, PAIRING)],
+        EventName::ResetPairing | EventName::ReopenPairing => {
+            vec![field("pairing_hash", Hash(InvalidPairing), true, PAIRING)]
+        }
     }
 }
 
@@ -724,6 +726,12 @@ fn server_frames() -> Vec<(&'static str, ServerFrame)> {
         (
             "party_paired",
             ServerFrame::Broadcast(Broadcast::PartyPaired {}),
+        ),
+        (
+            "room_locked",
+            ServerFrame::Broadcast(Broadcast::RoomLocked {
+                locked_until: at("2026-11-27T09:30:00Z"),
+            }),
         ),
         (
             "room_expired by a party",
