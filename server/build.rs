@@ -33,7 +33,9 @@ fn main() {
 /// Every regular file under `dir`, with its URL path from `root`. Names
 /// starting with a dot are skipped, and so is the client's documentation
 /// (Markdown files and the `screens/` folder of screenshots the README
-/// shows), which is for readers of the repository, not for browsers.
+/// shows), which is for readers of the repository, not for browsers. So is
+/// `web/tools/`: the node tooling that generates and tests
+/// `js/phone-data.js`, with its `node_modules/`, must never be served.
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -41,12 +43,17 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || name.ends_with(".md") || (path.is_dir() && name == "screens") {
+        let is_dir = path.is_dir();
+        if name.starts_with('.')
+            || name.ends_with(".md")
+            || (is_dir && name == "screens")
+            || (is_dir && name == "tools" && dir == root)
+        {
             continue;
         }
         // Directories are walked again on change through rerun-if-changed.
         println!("cargo:rerun-if-changed={}", path.display());
-        if path.is_dir() {
+        if is_dir {
             collect(root, &path, files);
         } else if let Ok(relative) = path.strip_prefix(root) {
             let url_path = relative

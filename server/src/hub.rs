@@ -45,6 +45,9 @@ pub enum Delivery {
     /// listener was down or events were already forgotten): it must end
     /// (STD1-WIRE-5: 1011) and its client rejoin.
     Resync,
+    /// A claim replaced the session's access record (STD1-JOIN-25): it
+    /// receives nothing more and is closed with 1008 `record_replaced`.
+    Replaced,
 }
 
 struct Member {
@@ -105,10 +108,23 @@ pub struct Registration {
     pub deliveries: mpsc::Receiver<Delivery>,
 }
 
-fn wants(audience: Audience, slot: Slot) -> bool {
+/// What a session of `slot` gets of an event for `audience`.
+fn delivery(
+    audience: Audience,
+    slot: Slot,
+    version: Option<i64>,
+    frame: &Arc<str>,
+) -> Option<Delivery> {
+    let frame = || Delivery::Frame {
+        version,
+        frame: Arc::clone(frame),
+    };
     match audience {
-        Audience::All => true,
-        Audience::Slot(s) => s == slot,
+        Audience::All => Some(frame()),
+        Audience::Slot(s) => (s == slot).then(frame),
+        // STD1-JOIN-15, STD1-JOIN-25.
+        Audience::Replacing(s) if s == slot => Some(Delivery::Replaced),
+        Audience::Replacing(_) => Some(frame()),
     }
 }
 
@@ -174,14 +190,25 @@ impl Hub {
         if forgotten || feed.is_none() || feed != self.feed() {
             let _ = tx.try_send(Delivery::Resync);
         } else {
-            let missed = room.recent.iter().map(|(_, e)| e).filter(|e| {
-                e.version.is_some_and(|v| v > joined_version) && wants(e.audience, binding.slot)
-            });
+            let missed = room
+                .recent
+                .iter()
+                .map(|(_, e)| e)
+                .filter(|e| e.version.is_some_and(|v| v > joined_version));
             for event in missed {
-                let _ = tx.try_send(Delivery::Frame {
-                    version: event.version,
-                    frame: event.frame.as_str().into(),
-                });
+                let frame: Arc<str> = event.frame.as_str().into();
+                match delivery(event.audience, binding.slot, event.version, &frame) {
+                    Some(Delivery::Replaced) => {
+                        // The session's record was replaced before it got
+                        // here: it ends without joining the room's members.
+                        let _ = tx.try_send(Delivery::Replaced);
+                        return Registration { id, deliveries };
+                    }
+                    Some(d) => {
+                        let _ = tx.try_send(d);
+                    }
+                    None => {}
+                }
             }
         }
         room.members.push(Member {
@@ -215,14 +242,18 @@ impl Hub {
         let room = rooms.entry(event.room_id).or_default();
         let frame: Arc<str> = event.frame.as_str().into();
         room.members.retain(|m| {
-            if !wants(event.audience, m.slot) || !newer(event.version, m.joined_version) {
+            if !newer(event.version, m.joined_version) {
                 return true;
             }
-            m.tx.try_send(Delivery::Frame {
-                version: event.version,
-                frame: Arc::clone(&frame),
-            })
-            .is_ok()
+            match delivery(event.audience, m.slot, event.version, &frame) {
+                None => true,
+                // Nothing more reaches a replaced session (STD1-JOIN-25).
+                Some(Delivery::Replaced) => {
+                    let _ = m.tx.try_send(Delivery::Replaced);
+                    false
+                }
+                Some(d) => m.tx.try_send(d).is_ok(),
+            }
         });
         if event.version.is_some() {
             if ends_room(&event.frame) {
@@ -303,6 +334,7 @@ mod tests {
                 .expect("uuid"),
             slot,
             sender_hash: stelgano_spec::ids::SenderHash::from_bytes([slot as u8; 32]),
+            sender_index: [slot as u8; 32],
         }
     }
 
@@ -326,6 +358,7 @@ mod tests {
             .map(|d| match d {
                 Delivery::Frame { frame, .. } => frame.to_string(),
                 Delivery::Resync => "resync".into(),
+                Delivery::Replaced => "replaced".into(),
             })
             .collect()
     }
@@ -354,6 +387,33 @@ mod tests {
         // Unversioned events are not replayed to later sessions.
         let mut later = hub.register(&binding(Slot::Creator), 0, hub.feed());
         assert!(frames(&mut later.deliveries).is_empty());
+    }
+
+    #[test]
+    fn a_replaced_record_s_sessions_are_closed_and_the_others_told() {
+        // STD1-JOIN-15, STD1-JOIN-25: the claim's event reaches the other
+        // slot as `party_paired`; the earlier sessions of the replaced slot,
+        // present or registering late, end; the claimant (joined at the
+        // event's version) sees neither.
+        let hub = listening_hub();
+        let mut creator = hub.register(&binding(Slot::Creator), 0, hub.feed());
+        let mut displaced = hub.register(&binding(Slot::Second), 0, hub.feed());
+        hub.dispatch(event(Some(1), Audience::Replacing(Slot::Second), "paired"));
+        assert_eq!(frames(&mut creator.deliveries), ["paired"]);
+        assert_eq!(frames(&mut displaced.deliveries), ["replaced"]);
+        assert_eq!(
+            hub.session_count(),
+            1,
+            "the displaced session left the room"
+        );
+        let mut late = hub.register(&binding(Slot::Second), 0, hub.feed());
+        assert_eq!(frames(&mut late.deliveries), ["replaced"]);
+        assert_eq!(hub.session_count(), 1, "nor does a late one join it");
+        let mut claimant = hub.register(&binding(Slot::Second), 1, hub.feed());
+        hub.dispatch(event(Some(2), Audience::All, "v2"));
+        assert_eq!(frames(&mut claimant.deliveries), ["v2"]);
+        assert_eq!(frames(&mut creator.deliveries), ["v2"]);
+        assert_eq!(frames(&mut displaced.deliveries), Vec::<String>::new());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::app::AppState;
 use crate::faults::{self, Fault};
 use crate::hub::{Delivery, FeedToken};
 use crate::rate_limit::{ClientKey, FrameLimiter, Limit, Refused};
-use crate::store::{self, CreateOutcome, JoinOutcome, RoomGone, SessionBinding, StoreError};
+use crate::store::{self, CreateOutcome, Ended, JoinOutcome, SessionBinding, StoreError};
 use crate::telemetry::Counter;
 
 /// How long a reply may wait for its own broadcast to come back through
@@ -279,19 +279,24 @@ impl Connection {
         };
         let binding = session.binding;
         let telemetry = std::sync::Arc::clone(&self.state.telemetry);
-        let gone = |g: RoomGone| {
-            if g.expired.is_some() {
-                telemetry.count(Counter::ExpiredLifetime);
+        let gone = |ended: Ended| match ended {
+            Ended::RoomGone { expired } => {
+                if expired.is_some() {
+                    telemetry.count(Counter::ExpiredLifetime);
+                }
+                Answer::error(ErrorReason::RoomExpired)
             }
-            Answer::error(ErrorReason::RoomExpired)
+            // STD1-JOIN-25: the session's record was replaced; its close
+            // (1008 record_replaced) is on its way.
+            Ended::Replaced => Answer::error(ErrorReason::NotJoined),
         };
         if let Err(refused) = allowance {
             // STD1-WIRE-22: a gone room is reported before the limit.
             return Ok(match store::check_room(pool, &binding).await? {
-                Some(g) => gone(g),
-                None if frame.event.name().opens_session() => {
+                Some(Ended::Replaced) | None if frame.event.name().opens_session() => {
                     Answer::error(ErrorReason::AlreadyJoined)
                 }
+                Some(g) => gone(g),
                 None => self.refuse(refused),
             });
         }
@@ -299,8 +304,8 @@ impl Connection {
             ClientEvent::Create(_) | ClientEvent::Join(_) => {
                 // STD1-WIRE-21: room_expired takes precedence over already_joined.
                 match store::check_room(pool, &binding).await? {
+                    Some(Ended::Replaced) | None => Answer::error(ErrorReason::AlreadyJoined),
                     Some(g) => gone(g),
-                    None => Answer::error(ErrorReason::AlreadyJoined),
                 }
             }
             ClientEvent::SendMessage(request) => {
@@ -316,7 +321,7 @@ impl Connection {
                     }
                     store::SendOutcome::NotYourTurn => Answer::error(ErrorReason::NotYourTurn),
                     store::SendOutcome::Conflict => Answer::error(ErrorReason::Conflict),
-                    store::SendOutcome::RoomGone(g) => gone(g),
+                    store::SendOutcome::Ended(g) => gone(g),
                 }
             }
             ClientEvent::ReadReceipt(request) => {
@@ -325,7 +330,7 @@ impl Connection {
                     store::ReadOutcome::NotFound => Answer::error(ErrorReason::NotFound),
                     store::ReadOutcome::OwnMessage => Answer::error(ErrorReason::OwnMessage),
                     store::ReadOutcome::AlreadyRead => Answer::error(ErrorReason::AlreadyRead),
-                    store::ReadOutcome::RoomGone(g) => gone(g),
+                    store::ReadOutcome::Ended(g) => gone(g),
                 }
             }
             ClientEvent::EditMessage(request) => {
@@ -334,7 +339,7 @@ impl Connection {
                     store::EditOutcome::NotFound => Answer::error(ErrorReason::NotFound),
                     store::EditOutcome::NotAuthor => Answer::error(ErrorReason::NotAuthor),
                     store::EditOutcome::NotEditable => Answer::error(ErrorReason::NotEditable),
-                    store::EditOutcome::RoomGone(g) => gone(g),
+                    store::EditOutcome::Ended(g) => gone(g),
                 }
             }
             ClientEvent::DeleteMessage(request) => {
@@ -345,7 +350,7 @@ impl Connection {
                     store::DeleteOutcome::NotFound => Answer::error(ErrorReason::NotFound),
                     store::DeleteOutcome::NotAuthor => Answer::error(ErrorReason::NotAuthor),
                     store::DeleteOutcome::NotDeletable => Answer::error(ErrorReason::NotDeletable),
-                    store::DeleteOutcome::RoomGone(g) => gone(g),
+                    store::DeleteOutcome::Ended(g) => gone(g),
                 }
             }
             ClientEvent::Typing if typing_too_soon(session.last_typing) => {
@@ -363,14 +368,14 @@ impl Connection {
                     }
                     Answer::Ok(done())
                 }
-                store::TypingOutcome::RoomGone(g) => gone(g),
+                store::TypingOutcome::Ended(g) => gone(g),
             },
             ClientEvent::ExpireRoom => match store::expire_room(pool, &binding).await? {
                 store::ExpireOutcome::Expired { version } => {
                     self.state.telemetry.count(Counter::ExpiredByParty);
                     Answer::OkAfter(done(), version)
                 }
-                store::ExpireOutcome::RoomGone(g) => gone(g),
+                store::ExpireOutcome::Ended(g) => gone(g),
             },
             ClientEvent::ResetPairing(request) => {
                 match store::reset_pairing(pool, &self.state.keys, &binding, &request.pairing_hash)
@@ -378,7 +383,15 @@ impl Connection {
                 {
                     store::ResetOutcome::Reset => Answer::Ok(done()),
                     store::ResetOutcome::AlreadyPaired => Answer::error(ErrorReason::AlreadyPaired),
-                    store::ResetOutcome::RoomGone(g) => gone(g),
+                    store::ResetOutcome::Ended(g) => gone(g),
+                }
+            }
+            ClientEvent::ReopenPairing(request) => {
+                match store::reopen_pairing(pool, &self.state.keys, &binding, &request.pairing_hash)
+                    .await?
+                {
+                    store::ReopenOutcome::Reopened => Answer::Ok(done()),
+                    store::ReopenOutcome::Ended(g) => gone(g),
                 }
             }
         })
@@ -538,6 +551,11 @@ impl Connection {
             None | Some(Delivery::Resync) => {
                 Err(Stop::Close(close_code::INTERNAL_ERROR, "events lost"))
             }
+            // STD1-JOIN-25, STD1-WIRE-5.
+            Some(Delivery::Replaced) => Err(Stop::Close(
+                close_code::POLICY,
+                close_code::RECORD_REPLACED_REASON,
+            )),
             Some(Delivery::Frame { version, frame }) => {
                 self.send_text(&frame).await?;
                 let ends = store::events::ends_room(&frame);

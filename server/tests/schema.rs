@@ -14,8 +14,8 @@ fn bytes(n: usize, fill: u8) -> Vec<u8> {
 async fn insert_room(pool: &PgPool, room_hash_fill: u8) -> Uuid {
     let id = Uuid::from_u128(u128::from(room_hash_fill) + 1);
     sqlx::query(
-        "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at, pairing_hash)
-         VALUES ($1, $2, date_trunc('second', now()), date_trunc('second', now()) + interval '7 days', $3)",
+        "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at, pairing_hash, pairing_slot)
+         VALUES ($1, $2, date_trunc('second', now()), date_trunc('second', now()) + interval '7 days', $3, 2)",
     )
     .bind(id)
     .bind(bytes(32, room_hash_fill))
@@ -164,6 +164,25 @@ async fn malformed_values_are_refused_by_the_store() {
         .map(drop);
     assert_eq!(code(short_hash), "23514");
     assert_eq!(count(&pool, "messages").await, 0);
+    // STD1-JOIN-24: a pairing code always names the slot it opens, and a
+    // slot is never named without a code.
+    for (sql, what) in [
+        (
+            "UPDATE rooms SET pairing_hash = NULL WHERE id = $1",
+            "a target without a code",
+        ),
+        (
+            "UPDATE rooms SET pairing_slot = NULL WHERE id = $1",
+            "a code without a target",
+        ),
+        (
+            "UPDATE rooms SET pairing_slot = 3 WHERE id = $1",
+            "a slot that does not exist",
+        ),
+    ] {
+        let refused = sqlx::query(sql).bind(room).execute(&pool).await.map(drop);
+        assert_eq!(code(refused), "23514", "{what}");
+    }
 }
 
 #[tokio::test]

@@ -166,6 +166,6 @@ async fn expiry_by_time_is_announced_by_whoever_finds_it() {
         send_message(&pool, &a, &message(16, None))
             .await
             .expect("store"),
-        SendOutcome::RoomGone(_)
+        SendOutcome::Ended(_)
     ));
 }

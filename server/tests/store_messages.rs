@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use stelgano_server::store::{
-    CreateOutcome, DeleteOutcome, EditOutcome, ExpireOutcome, JoinOrigin, JoinOutcome, Lockout,
-    ReadOutcome, ResetOutcome, RoomGone, SendOutcome, SessionBinding, create_room, delete_message,
+    CreateOutcome, DeleteOutcome, EditOutcome, Ended, ExpireOutcome, JoinOrigin, JoinOutcome,
+    Lockout, ReadOutcome, ResetOutcome, SendOutcome, SessionBinding, create_room, delete_message,
     edit_message, expire_room, join_room, read_receipt, reset_pairing, send_message, sweep_expired,
 };
 use stelgano_spec::ids::MessageId;
@@ -316,11 +316,11 @@ async fn expire_room_deletes_everything_and_ends_the_sessions() {
         expire_room(&pool, &b).await.expect("store"),
         ExpireOutcome::Expired { .. }
     ));
-    let gone = RoomGone { expired: None };
-    assert_eq!(send(&pool, &a, 2, None).await, SendOutcome::RoomGone(gone));
+    let gone = Ended::RoomGone { expired: None };
+    assert_eq!(send(&pool, &a, 2, None).await, SendOutcome::Ended(gone));
     assert_eq!(
         expire_room(&pool, &a).await.expect("store"),
-        ExpireOutcome::RoomGone(gone)
+        ExpireOutcome::Ended(gone)
     );
     assert_eq!(
         count(&pool, "SELECT count(*) FROM rooms").await,
@@ -350,7 +350,7 @@ async fn rooms_past_their_time_are_deleted_by_requests_and_by_the_sweep() {
     let outcome = send(&pool, &a, 1, None).await;
     assert_eq!(
         outcome,
-        SendOutcome::RoomGone(RoomGone {
+        SendOutcome::Ended(Ended::RoomGone {
             expired: Some(stelgano_server::store::ExpiredRoom(a.room_id))
         })
     );
@@ -450,7 +450,7 @@ async fn expire_racing_send_is_serial() {
         );
         match os {
             SendOutcome::Sent { .. } => send_first += 1,
-            SendOutcome::RoomGone(RoomGone { expired: None }) => expire_first += 1,
+            SendOutcome::Ended(Ended::RoomGone { expired: None }) => expire_first += 1,
             other => panic!("round {round}: not a serial outcome: {other:?}"),
         }
     }

@@ -33,6 +33,7 @@ fn binding(room: &str, slot: Slot) -> SessionBinding {
         room_id: room.parse().expect("uuid"),
         slot,
         sender_hash: SenderHash::from_bytes([slot as u8; 32]),
+        sender_index: [slot as u8; 32],
     }
 }
 
@@ -51,6 +52,7 @@ fn received(registration: &mut Registration) -> Vec<String> {
         .map(|delivery| match delivery {
             Delivery::Frame { frame, .. } => frame.to_string(),
             Delivery::Resync => "resync".into(),
+            Delivery::Replaced => "replaced".into(),
         })
         .collect()
 }

@@ -976,3 +976,102 @@ async fn a_busy_request_pool_does_not_silence_the_feed() {
     let (_, reply) = a.request(ClientEvent::Typing).await;
     assert!(matches!(ok(reply), ReplyBody::Done(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_slot_is_claimed_and_the_displaced_session_closed() {
+    // STD1-JOIN-24, STD1-JOIN-25, STD1-JOIN-15, STD1-WIRE-5: Alice re-opens
+    // Bob's slot; a claim with the new code and a new PIN takes it; Alice
+    // is told, Bob's old session gets nothing more and is closed 1008
+    // `record_replaced`, and its old PIN is a wrong PIN from then on.
+    let server = start(Duration::ZERO).await;
+    let (alice, bob, new_bob) = (party("1234"), party("9999"), party("5678"));
+    let mut a = Client::connect(&server).await;
+    let mut old_b = Client::connect(&server).await;
+    a.request(create(&alice)).await;
+    old_b.request(join(&bob, Some(pairing()))).await;
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::PartyPaired {})
+    );
+    let replacement = common::code("7KQR-M2XW");
+    let (before, reply) = a
+        .request(ClientEvent::ReopenPairing(
+            stelgano_spec::wire::ReopenPairing {
+                pairing_hash: replacement,
+            },
+        ))
+        .await;
+    assert!(before.is_empty(), "reopen_pairing broadcasts nothing");
+    assert!(matches!(ok(reply), ReplyBody::Done(_)));
+
+    let mut b = Client::connect(&server).await;
+    let (before, reply) = b.request(join(&new_bob, Some(replacement))).await;
+    assert!(before.is_empty());
+    let ReplyBody::Joined(joined) = ok(reply) else {
+        panic!("the claim succeeded")
+    };
+    assert!(!joined.awaiting_party);
+    assert_eq!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::PartyPaired {})
+    );
+    match old_b.next().await {
+        Message::Close(Some(frame)) => {
+            assert_eq!(u16::from(frame.code), 1008);
+            assert_eq!(frame.reason.as_str(), "record_replaced");
+        }
+        other => panic!("expected the record_replaced close, got {other:?}"),
+    }
+    // Alice and the new Bob talk on.
+    let (_, reply) = b.request(send(3, None)).await;
+    let ReplyBody::Sent(sent) = ok(reply) else {
+        panic!("sent")
+    };
+    assert!(matches!(
+        a.next_frame().await,
+        ServerFrame::Broadcast(Broadcast::NewMessage(m)) if m.id == sent.message_id && m.sender_hash == new_bob.sender_hash
+    ));
+    let mut again = Client::connect(&server).await;
+    let (_, reply) = again.request(join(&bob, None)).await;
+    assert_eq!(reason(&reply), Some(ErrorReason::Unauthorized));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_is_broadcast_to_the_connected_parties() {
+    // STD1-JOIN-26: the guess that locks the room is answered `locked`, and
+    // Alice's session receives `room_locked` with the lock time.
+    let server = start(Duration::ZERO).await;
+    let alice = party("1234");
+    let mut a = Client::connect(&server).await;
+    a.request(create(&alice)).await;
+    let mut guesser = Client::connect(&server).await;
+    let mut answers = Vec::new();
+    for pin in 0..10 {
+        let (_, reply) = guesser
+            .request(join(&party(&format!("00{pin:02}")), None))
+            .await;
+        answers.push(reason(&reply));
+        if reason(&reply) == Some(ErrorReason::Locked) {
+            break;
+        }
+        // A new connection per guess, as a join opens no session.
+        guesser = Client::connect(&server).await;
+    }
+    assert_eq!(
+        answers.last(),
+        Some(&Some(ErrorReason::Locked)),
+        "{answers:?}"
+    );
+    let ServerFrame::Broadcast(Broadcast::RoomLocked { locked_until }) = a.next_frame().await
+    else {
+        panic!("room_locked")
+    };
+    let stored: time::OffsetDateTime = sqlx::query_scalar("SELECT locked_until FROM rooms")
+        .fetch_one(&server.pool)
+        .await
+        .expect("lock time");
+    assert_eq!(
+        locked_until,
+        stelgano_spec::wire::Timestamp::from_datetime(stored).expect("in range")
+    );
+}

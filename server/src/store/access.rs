@@ -225,8 +225,9 @@ pub async fn create_room(
         RoomId::random().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
     let mut ttl_expires_at = expiry(now, lifetime)?;
     let inserted = sqlx::query(
-        "INSERT INTO rooms (id, room_hash, created_at, ttl_expires_at, pairing_hash, window_start)
-         VALUES ($1, $2, $3, $4, $5, $3)
+        "INSERT INTO rooms
+                (id, room_hash, created_at, ttl_expires_at, pairing_hash, pairing_slot, window_start)
+         VALUES ($1, $2, $3, $4, $5, 2, $3)
          ON CONFLICT (room_hash) DO NOTHING",
     )
     .bind(room_id.as_uuid())
@@ -272,6 +273,7 @@ pub async fn create_room(
         room_id,
         slot: Slot::Creator,
         sender_hash: request.sender_hash,
+        sender_index: keys.sender_index(&request.sender_hash),
     };
     Ok(CreateOutcome::Created {
         joined,
@@ -295,7 +297,7 @@ pub async fn join_room(
     origin.failed_at = None;
     let mut tx = pool.begin().await?;
     let room = sqlx::query(
-        "SELECT id, ttl_expires_at, pairing_hash, failures, locked_until, version,
+        "SELECT id, ttl_expires_at, pairing_hash, pairing_slot, failures, locked_until, version,
                 COALESCE(window_start, created_at) AS window_start
            FROM rooms WHERE room_hash = $1 FOR UPDATE",
     )
@@ -341,32 +343,46 @@ pub async fn join_room(
         .fetch_all(&mut *tx)
         .await?;
     let guess = AccessHash::from_bytes(keys.access(&request.access_hash));
-    let mut slot_one_sender: Option<SenderHash> = None;
+    let code_slot = room
+        .try_get::<Option<i16>, _>("pairing_slot")?
+        .map(Slot::from_db)
+        .transpose()?;
+    let mut senders: Vec<(Slot, SenderHash)> = Vec::with_capacity(records.len());
     for record in &records {
         let slot = Slot::from_db(record.try_get("slot")?)?;
         let access: AccessHash = hash(record, "access_hash")?;
         let sealed: Vec<u8> = record.try_get("sender_sealed")?;
         let sender = keys.open_sender(id, slot, &sealed)?;
-        if slot == Slot::Creator {
-            slot_one_sender = Some(sender);
-        }
+        senders.push((slot, sender));
         // Constant-time comparisons of the guess (STD1-SRV-4).
         if access.ct_eq(&guess) {
             if !sender.ct_eq(&request.sender_hash) {
                 tx.rollback().await?;
                 return Ok(JoinOutcome::SenderMismatch);
             }
+            if code_slot == Some(slot) {
+                // STD1-JOIN-16: the party a re-opened code was made for got
+                // in with its own PIN; the code would now only displace it.
+                sqlx::query(
+                    "UPDATE rooms SET pairing_hash = NULL, pairing_slot = NULL WHERE id = $1",
+                )
+                .bind(id.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+            }
             let binding = SessionBinding {
                 room_id: id,
                 slot,
                 sender_hash: sender,
+                sender_index: keys.sender_index(&sender),
             };
             return admit(tx, keys, ttl_expires_at, binding, version, false).await;
         }
     }
 
-    // Rule 4: a claim on the open slot 2 (STD1-JOIN-14).
-    if let (1, Some(claimed)) = (records.len(), request.pairing_hash) {
+    // Rule 4: a claim on the code's target slot (STD1-JOIN-14): slot 2 of
+    // an unpaired room, or the slot a party re-opened (STD1-JOIN-24).
+    if let (Some(target), Some(claimed)) = (code_slot, request.pairing_hash) {
         let expected: Option<PairingHash> = room
             .try_get::<Option<Vec<u8>>, _>("pairing_hash")?
             .map(|bytes| {
@@ -394,39 +410,67 @@ pub async fn join_room(
             tx.commit().await?;
             return Ok(outcome);
         }
-        if slot_one_sender.is_some_and(|s| s.ct_eq(&request.sender_hash)) {
+        // STD1-JOIN-7: the claim may not take the other slot's identity.
+        if senders
+            .iter()
+            .any(|(slot, s)| *slot != target && s.ct_eq(&request.sender_hash))
+        {
             tx.rollback().await?;
             return Ok(JoinOutcome::SenderMismatch);
         }
-        insert_record(
-            &mut tx,
-            keys,
-            id,
-            Slot::Second,
-            &request.access_hash,
-            &request.sender_hash,
-            now,
-        )
-        .await?;
-        sqlx::query("UPDATE rooms SET pairing_hash = NULL WHERE id = $1")
+        let replaces = senders.iter().any(|(slot, _)| *slot == target);
+        if replaces {
+            // STD1-JOIN-25: the record is replaced in place, so the slot's
+            // message (which refers to the slot) stays the slot's.
+            replace_record(
+                &mut tx,
+                keys,
+                id,
+                target,
+                &request.access_hash,
+                &request.sender_hash,
+                now,
+            )
+            .await?;
+        } else {
+            insert_record(
+                &mut tx,
+                keys,
+                id,
+                target,
+                &request.access_hash,
+                &request.sender_hash,
+                now,
+            )
+            .await?;
+        }
+        sqlx::query("UPDATE rooms SET pairing_hash = NULL, pairing_slot = NULL WHERE id = $1")
             .bind(id.as_uuid())
             .execute(&mut *tx)
             .await?;
-        // The creator's sessions learn of it; the new session's `Joined`
-        // already describes this version, so it skips the event (STD1-JOIN-15).
+        // The other slot's sessions learn of it (STD1-JOIN-15); those of a
+        // replaced record are closed instead (STD1-JOIN-25). The new
+        // session's `Joined` already describes this version, so it skips
+        // the event.
         let version = bump_version(&mut tx, id).await?;
+        let audience = if replaces {
+            Audience::Replacing(target)
+        } else {
+            Audience::All
+        };
         publish(
             &mut tx,
             id,
             Some(version),
-            Audience::All,
+            audience,
             Broadcast::PartyPaired {},
         )
         .await?;
         let binding = SessionBinding {
             room_id: id,
-            slot: Slot::Second,
+            slot: target,
             sender_hash: request.sender_hash,
+            sender_index: keys.sender_index(&request.sender_hash),
         };
         return admit(tx, keys, ttl_expires_at, binding, version, true).await;
     }
@@ -439,6 +483,7 @@ pub async fn join_room(
             room_id: id,
             slot: Slot::Second,
             sender_hash: request.sender_hash,
+            sender_index: keys.sender_index(&request.sender_hash),
         };
         return admit(tx, keys, ttl_expires_at, binding, version, false).await;
     }
@@ -511,8 +556,9 @@ impl FailureGate {
     }
 
     /// Adds one failure; the `L`-th locks the room (STD1-JOIN-18,
-    /// STD1-JOIN-19). During a lock nothing is counted and nothing is
-    /// written: the wrong guess is answered as a refusal (STD1-JOIN-23).
+    /// STD1-JOIN-19) and tells its sessions so (STD1-JOIN-26). During a
+    /// lock nothing is counted and nothing is written: the wrong guess is
+    /// answered as a refusal (STD1-JOIN-23).
     async fn count_failure(
         &self,
         conn: &mut PgConnection,
@@ -554,6 +600,19 @@ impl FailureGate {
         .bind(self.window_start.to_datetime())
         .execute(&mut *conn)
         .await?;
+        if let Some(locked_until) = locked_until {
+            // STD1-JOIN-26: the room's sessions learn of the lock, in the
+            // room's order, and of nothing else about the failures.
+            let version = bump_version(conn, id).await?;
+            publish(
+                conn,
+                id,
+                Some(version),
+                Audience::All,
+                Broadcast::RoomLocked { locked_until },
+            )
+            .await?;
+        }
         Ok(failure)
     }
 }
@@ -578,6 +637,34 @@ async fn insert_record(
         "INSERT INTO access_records
                 (room_id, slot, access_hash, sender_sealed, sender_index, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(room.as_uuid())
+    .bind(slot.to_db())
+    .bind(keys.access(access).as_slice())
+    .bind(keys.seal_sender(room, slot, sender)?.as_slice())
+    .bind(keys.sender_index(sender).as_slice())
+    .bind(now.to_datetime())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the record of `slot` with a claimant's (STD1-JOIN-25), in
+/// place: the row keyed by room and slot stays, so the slot's message
+/// (whose author is the slot) stays with it.
+async fn replace_record(
+    conn: &mut PgConnection,
+    keys: &StorageKeys,
+    room: RoomId,
+    slot: Slot,
+    access: &AccessHash,
+    sender: &SenderHash,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE access_records
+            SET access_hash = $3, sender_sealed = $4, sender_index = $5, created_at = $6
+          WHERE room_id = $1 AND slot = $2",
     )
     .bind(room.as_uuid())
     .bind(slot.to_db())

@@ -37,6 +37,12 @@ pub enum Audience {
     All,
     /// The sessions bound to this slot (for `counterparty_typing`).
     Slot(Slot),
+    /// A claim replaced this slot's record (STD1-JOIN-25): the sessions of
+    /// the other slot receive the frame (`party_paired`, STD1-JOIN-15);
+    /// the earlier sessions of this slot are closed instead, with 1008
+    /// `record_replaced`. The claimant's own session joined at this
+    /// event's version and so skips it.
+    Replacing(Slot),
 }
 
 /// One broadcast of one room.
@@ -93,6 +99,8 @@ fn audience_tag(audience: Audience) -> &'static str {
         Audience::All => "all",
         Audience::Slot(Slot::Creator) => "slot1",
         Audience::Slot(Slot::Second) => "slot2",
+        Audience::Replacing(Slot::Creator) => "replacing1",
+        Audience::Replacing(Slot::Second) => "replacing2",
     }
 }
 
@@ -148,6 +156,8 @@ impl Reassembler {
             "all" => Audience::All,
             "slot1" => Audience::Slot(Slot::Creator),
             "slot2" => Audience::Slot(Slot::Second),
+            "replacing1" => Audience::Replacing(Slot::Creator),
+            "replacing2" => Audience::Replacing(Slot::Second),
             _ => return Err(MalformedEvent),
         };
         let part: usize = next()?.parse().map_err(|_| MalformedEvent)?;

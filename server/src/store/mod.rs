@@ -22,9 +22,9 @@ use keyed::StorageKeys;
 pub use access::{CreateOutcome, Failed, JoinOrigin, JoinOutcome, Lockout, create_room, join_room};
 pub use send::send_message;
 pub use session_ops::{
-    DeleteOutcome, EditOutcome, ExpireOutcome, ReadOutcome, ResetOutcome, RoomGone, SendOutcome,
-    TypingOutcome, check_room, delete_message, edit_message, expire_room, publish_typing,
-    read_receipt, reset_pairing, sweep_expired,
+    DeleteOutcome, EditOutcome, Ended, ExpireOutcome, ReadOutcome, ReopenOutcome, ResetOutcome,
+    SendOutcome, TypingOutcome, check_room, delete_message, edit_message, expire_room,
+    publish_typing, read_receipt, reopen_pairing, reset_pairing, sweep_expired,
 };
 
 use sqlx::postgres::PgRow;
@@ -60,6 +60,21 @@ pub struct SessionBinding {
     pub room_id: RoomId,
     pub slot: Slot,
     pub sender_hash: SenderHash,
+    /// The keyed index of `sender_hash` as its record stores it
+    /// (STD1-SRV-25): every operation compares it with the slot's record,
+    /// so a session whose record a claim replaced acts for nobody
+    /// (STD1-JOIN-25).
+    pub sender_index: [u8; 32],
+}
+
+impl Slot {
+    /// The slot that is not this one.
+    pub fn other(self) -> Self {
+        match self {
+            Self::Creator => Self::Second,
+            Self::Second => Self::Creator,
+        }
+    }
 }
 
 /// A room that a request found past its expiry time and deleted; its

@@ -18,7 +18,7 @@ use stelgano_spec::wire::{Broadcast, Message, SendMessage, ServerFrame, Timestam
 use time::OffsetDateTime;
 
 use super::events::CHANNEL;
-use super::session_ops::{RoomGone, SendOutcome, check_room};
+use super::session_ops::{Ended, SendOutcome, check_room};
 use super::{SessionBinding, StoreError, timestamp};
 use crate::faults::{self, Fault};
 
@@ -48,10 +48,11 @@ pub async fn send_message(
     for _ in 0..=EXPIRED_RETRIES {
         let row = sqlx::query(
             "SELECT outcome, sent_at, version
-               FROM stelgano_send_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+               FROM stelgano_send_message($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(session.room_id.as_uuid())
         .bind(session.slot.to_db())
+        .bind(session.sender_index.as_slice())
         .bind(request.replaces.map(|m| *m.as_uuid()))
         .bind(id.as_uuid())
         .bind(request.ciphertext.as_bytes())
@@ -74,12 +75,13 @@ pub async fn send_message(
             }
             "not_your_turn" => return Ok(SendOutcome::NotYourTurn),
             "conflict" => return Ok(SendOutcome::Conflict),
-            "gone" => return Ok(SendOutcome::RoomGone(RoomGone { expired: None })),
+            "gone" => return Ok(SendOutcome::Ended(Ended::RoomGone { expired: None })),
+            "replaced" => return Ok(SendOutcome::Ended(Ended::Replaced)),
             // STD1-LIFE-8: deleting and announcing an expired room is the
             // ordinary path's job (it publishes `room_expired`).
             "expired" => {
                 if let Some(gone) = check_room(pool, session).await? {
-                    return Ok(SendOutcome::RoomGone(gone));
+                    return Ok(SendOutcome::Ended(gone));
                 }
             }
             other => {

@@ -19,11 +19,18 @@ use super::keyed::StorageKeys;
 use super::{ExpiredRoom, SessionBinding, Slot, StoreError, operation_time, timestamp};
 use crate::faults::{self, Fault};
 
-/// The session's room no longer exists; `expired` when this request found
-/// it past its time and deleted it (its `room_expired` event is published).
+/// Why a session can no longer act: the answer to every request it makes
+/// from then on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoomGone {
-    pub expired: Option<ExpiredRoom>,
+pub enum Ended {
+    /// The session's room no longer exists; `expired` when this request
+    /// found it past its time and deleted it (its `room_expired` event is
+    /// published). Answered `room_expired` (STD1-LIFE-8).
+    RoomGone { expired: Option<ExpiredRoom> },
+    /// A claim replaced the session's access record (STD1-JOIN-25): the
+    /// session acts for nobody and is answered `not_joined` until its
+    /// close arrives.
+    Replaced,
 }
 
 /// The answer to `send_message` (STD1-MSG-2). `version` is the room version
@@ -33,7 +40,7 @@ pub enum SendOutcome {
     Sent { message: Box<Message>, version: i64 },
     NotYourTurn,
     Conflict,
-    RoomGone(RoomGone),
+    Ended(Ended),
 }
 
 /// The answer to `read_receipt` (STD1-MSG-9).
@@ -47,7 +54,7 @@ pub enum ReadOutcome {
     NotFound,
     OwnMessage,
     AlreadyRead,
-    RoomGone(RoomGone),
+    Ended(Ended),
 }
 
 /// The answer to `edit_message` (STD1-MSG-12).
@@ -57,7 +64,7 @@ pub enum EditOutcome {
     NotFound,
     NotAuthor,
     NotEditable,
-    RoomGone(RoomGone),
+    Ended(Ended),
 }
 
 /// The answer to `delete_message` (STD1-MSG-14).
@@ -67,14 +74,14 @@ pub enum DeleteOutcome {
     NotFound,
     NotAuthor,
     NotDeletable,
-    RoomGone(RoomGone),
+    Ended(Ended),
 }
 
 /// The answer to `typing` (STD1-MSG-16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TypingOutcome {
     Sent,
-    RoomGone(RoomGone),
+    Ended(Ended),
 }
 
 /// The answer to `reset_pairing` (STD1-JOIN-17).
@@ -82,14 +89,14 @@ pub enum TypingOutcome {
 pub enum ResetOutcome {
     Reset,
     AlreadyPaired,
-    RoomGone(RoomGone),
+    Ended(Ended),
 }
 
 /// The answer to `expire_room` (STD1-LIFE-2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpireOutcome {
     Expired { version: i64 },
-    RoomGone(RoomGone),
+    Ended(Ended),
 }
 
 /// The locked room: the operation's time and the room's version.
@@ -99,26 +106,39 @@ struct Locked {
 }
 
 /// Locks the session's room and reads the operation time; `Err` carries
-/// the `room_expired` answer (after deleting a room found past its time).
+/// the `room_expired` answer (after deleting a room found past its time),
+/// or, when a claim replaced the session's record, the `not_joined` one
+/// (STD1-JOIN-25).
 async fn lock_room(
     tx: &mut Transaction<'static, Postgres>,
     session: &SessionBinding,
-) -> Result<Result<Locked, RoomGone>, StoreError> {
-    let row = sqlx::query("SELECT ttl_expires_at, version FROM rooms WHERE id = $1 FOR UPDATE")
-        .bind(session.room_id.as_uuid())
-        .fetch_optional(&mut **tx)
-        .await?;
+) -> Result<Result<Locked, Ended>, StoreError> {
+    let row = sqlx::query(
+        "SELECT r.ttl_expires_at, r.version,
+                EXISTS (SELECT 1 FROM access_records a
+                         WHERE a.room_id = r.id AND a.slot = $2 AND a.sender_index = $3)
+                    AS current
+           FROM rooms r WHERE r.id = $1 FOR UPDATE",
+    )
+    .bind(session.room_id.as_uuid())
+    .bind(session.slot.to_db())
+    .bind(session.sender_index.as_slice())
+    .fetch_optional(&mut **tx)
+    .await?;
     let now = operation_time(tx).await?;
     let Some(row) = row else {
-        return Ok(Err(RoomGone { expired: None }));
+        return Ok(Err(Ended::RoomGone { expired: None }));
     };
     let ttl: OffsetDateTime = row.try_get("ttl_expires_at")?;
     let version: i64 = row.try_get("version")?;
     if timestamp(ttl)? <= now {
         expire_and_delete(tx, session.room_id, version, ExpiryCause::Ttl).await?;
-        return Ok(Err(RoomGone {
+        return Ok(Err(Ended::RoomGone {
             expired: Some(ExpiredRoom(session.room_id)),
         }));
+    }
+    if !row.try_get::<bool, _>("current")? {
+        return Ok(Err(Ended::Replaced));
     }
     Ok(Ok(Locked { now, version }))
 }
@@ -126,8 +146,8 @@ async fn lock_room(
 /// Commits a `room_expired` answer (keeping a deletion it made).
 async fn gone<T>(
     tx: Transaction<'static, Postgres>,
-    gone: RoomGone,
-    wrap: fn(RoomGone) -> T,
+    gone: Ended,
+    wrap: fn(Ended) -> T,
 ) -> Result<T, StoreError> {
     tx.commit().await?;
     Ok(wrap(gone))
@@ -177,7 +197,7 @@ pub async fn read_receipt(
     let mut tx = pool.begin().await?;
     let locked = match lock_room(&mut tx, session).await? {
         Ok(locked) => locked,
-        Err(g) => return gone(tx, g, ReadOutcome::RoomGone).await,
+        Err(g) => return gone(tx, g, ReadOutcome::Ended).await,
     };
     let Some(current) = current(&mut tx, session.room_id)
         .await?
@@ -244,7 +264,7 @@ pub async fn edit_message(
 ) -> Result<EditOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     if let Err(g) = lock_room(&mut tx, session).await? {
-        return gone(tx, g, EditOutcome::RoomGone).await;
+        return gone(tx, g, EditOutcome::Ended).await;
     }
     match ownership(
         current(&mut tx, session.room_id).await?.as_ref(),
@@ -285,7 +305,7 @@ pub async fn delete_message(
 ) -> Result<DeleteOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     if let Err(g) = lock_room(&mut tx, session).await? {
-        return gone(tx, g, DeleteOutcome::RoomGone).await;
+        return gone(tx, g, DeleteOutcome::Ended).await;
     }
     match ownership(
         current(&mut tx, session.room_id).await?.as_ref(),
@@ -319,7 +339,7 @@ pub async fn delete_message(
 pub async fn check_room(
     pool: &PgPool,
     session: &SessionBinding,
-) -> Result<Option<RoomGone>, StoreError> {
+) -> Result<Option<Ended>, StoreError> {
     let mut tx = pool.begin().await?;
     match lock_room(&mut tx, session).await? {
         Ok(_) => Ok(None),
@@ -336,12 +356,9 @@ pub async fn publish_typing(
 ) -> Result<TypingOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     if let Err(g) = lock_room(&mut tx, session).await? {
-        return gone(tx, g, TypingOutcome::RoomGone).await;
+        return gone(tx, g, TypingOutcome::Ended).await;
     }
-    let other = match session.slot {
-        Slot::Creator => Slot::Second,
-        Slot::Second => Slot::Creator,
-    };
+    let other = session.slot.other();
     publish(
         &mut tx,
         session.room_id,
@@ -364,7 +381,7 @@ pub async fn reset_pairing(
 ) -> Result<ResetOutcome, StoreError> {
     let mut tx = pool.begin().await?;
     if let Err(g) = lock_room(&mut tx, session).await? {
-        return gone(tx, g, ResetOutcome::RoomGone).await;
+        return gone(tx, g, ResetOutcome::Ended).await;
     }
     let records: i64 = sqlx::query_scalar("SELECT count(*) FROM access_records WHERE room_id = $1")
         .bind(session.room_id.as_uuid())
@@ -373,13 +390,61 @@ pub async fn reset_pairing(
     if records >= 2 {
         return Ok(ResetOutcome::AlreadyPaired);
     }
-    sqlx::query("UPDATE rooms SET pairing_hash = $2 WHERE id = $1")
-        .bind(session.room_id.as_uuid())
-        .bind(keys.pairing(pairing).as_slice())
-        .execute(&mut *tx)
-        .await?;
+    set_pairing_code(&mut tx, keys, session.room_id, pairing, Slot::Second).await?;
     tx.commit().await?;
     Ok(ResetOutcome::Reset)
+}
+
+/// The answer to `reopen_pairing` (STD1-JOIN-24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReopenOutcome {
+    Reopened,
+    Ended(Ended),
+}
+
+/// Gives the other party's slot a new pairing code (STD1-JOIN-24): the
+/// record there, if any, stays valid until a claim with the code replaces
+/// it or its own PIN withdraws the code (STD1-JOIN-16). Nothing is
+/// broadcast, and the failure count and lock are left alone. In an
+/// unpaired room this is `reset_pairing`.
+pub async fn reopen_pairing(
+    pool: &PgPool,
+    keys: &StorageKeys,
+    session: &SessionBinding,
+    pairing: &PairingHash,
+) -> Result<ReopenOutcome, StoreError> {
+    let mut tx = pool.begin().await?;
+    if let Err(g) = lock_room(&mut tx, session).await? {
+        return gone(tx, g, ReopenOutcome::Ended).await;
+    }
+    set_pairing_code(
+        &mut tx,
+        keys,
+        session.room_id,
+        pairing,
+        session.slot.other(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ReopenOutcome::Reopened)
+}
+
+/// Stores a room's pairing code, keyed (STD1-SRV-25), with the slot it
+/// opens.
+async fn set_pairing_code(
+    conn: &mut PgConnection,
+    keys: &StorageKeys,
+    room: RoomId,
+    pairing: &PairingHash,
+    target: Slot,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE rooms SET pairing_hash = $2, pairing_slot = $3 WHERE id = $1")
+        .bind(room.as_uuid())
+        .bind(keys.pairing(pairing).as_slice())
+        .bind(target.to_db())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Deletes the room at either party's request (STD1-LIFE-2, STD1-LIFE-3).
@@ -390,7 +455,7 @@ pub async fn expire_room(
     let mut tx = pool.begin().await?;
     let locked = match lock_room(&mut tx, session).await? {
         Ok(locked) => locked,
-        Err(g) => return gone(tx, g, ExpireOutcome::RoomGone).await,
+        Err(g) => return gone(tx, g, ExpireOutcome::Ended).await,
     };
     let version =
         expire_and_delete(&mut tx, session.room_id, locked.version, ExpiryCause::Party).await?;
