@@ -1,35 +1,124 @@
-// Entry point: wires the screens (entry, new, pair, connecting, deriving,
-// chat, locked, expired) to the session flows. The chat screen itself lives
-// in chat.js, the protocol state in session.js, the screen switching in
-// screens.js.
+// Entry point: wires the screens (entry, new, code, pair, deriving, chat,
+// locked, expired) to the session flows. The chat screen itself lives in
+// chat.js, the protocol state in session.js, the screen switching in
+// screens.js, the texts in i18n.js and texts/*.js.
+//
+// Joining, creating and unlocking happen in place: the form shows
+// "Opening…" and the chat follows; the key screen appears only when the
+// key derivation takes longer than about 0.7 s.
 
 import * as session from './session.js';
 import * as chat from './chat.js';
 import { startAutoLock } from './autolock.js';
-import { COUNTRIES, checkNumber, formatNumber, generateNumber, vcard } from './countries.js';
+import { createCountryPicker, localeCountry } from './country-picker.js';
+import { LANGUAGES, applyTexts, formatDateTime, onLanguageChange, preferredLanguage, setLanguage, setText, t } from './i18n.js';
+import { estimateDeriveMs } from './kdf.js';
+import { checkNumber, formatAsYouType, formatInternational, generateMobile } from './phone.js';
 import { currentScreen, onScreenChange, scrubAddress, show } from './screens.js';
+import { canShare, copyText, shareNumber, shareText, vcardUrl } from './share.js';
 import { generatePairingCode, normalisePin, pairingHash, parsePairingCode } from './std1.js';
-import { NETWORK_ERROR, PAIRING_ERRORS, PIN_ERRORS, joinError } from './texts.js';
+import { joinErrorText, numberErrorText, PIN_ERROR_KEYS } from './texts.js';
 
 const $ = (id) => document.getElementById(id);
 
-const PIN_FIELDS = ['entry-pin', 'new-pin', 'new-pin-confirm', 'lock-pin'];
+/** Fields that hold a PIN: emptied on every lock and when a page holding one is hidden. */
+const PIN_FIELDS = ['entry-pin', 'new-pin', 'new-pin-confirm', 'pair-pin', 'pair-pin-confirm', 'lock-pin', 'chat-reopen-pin'];
+/** Every error element, by the field it belongs to (or the form). */
+const ERRORS = [
+  'entry-number-error', 'entry-pin-error', 'entry-error',
+  'new-number-error', 'new-pin-error', 'new-pin-confirm-error', 'new-error',
+  'pair-number-error', 'pair-code-error', 'pair-pin-error', 'pair-pin-confirm-error', 'pair-error',
+  'lock-error', 'chat-reopen-error',
+];
+/** How long the key may take before the key screen is shown instead of "Opening…". */
+const KEY_SCREEN_AFTER_MS = 700;
 
-function setText(id, text) {
-  $(id).textContent = text || '';
-}
+let picker = null;
+
+// ---------------------------------------------------------------------------
+// Small helpers
 
 function clearPins() {
   for (const id of PIN_FIELDS) $(id).value = '';
 }
 
+function clearErrors() {
+  for (const id of ERRORS) setText($(id), null);
+}
+
+/** An error under a field (or the form), by text key; focuses the field. */
+function fieldError(fieldId, key, params) {
+  setText($(`${fieldId}-error`), key, params);
+  const field = $(fieldId);
+  if (field && typeof field.focus === 'function' && field.tagName !== 'FORM') field.focus();
+}
+
+/** An error under a field, from a ready-made text key and parameters pair. */
+function fieldErrorOf(fieldId, text) {
+  fieldError(fieldId, text.key, text.params);
+}
+
+/** An error of a whole form (`entry-error`, …), by text key or key and parameters pair. */
+function formError(id, key, params) {
+  if (typeof key === 'object') setText($(id), key.key, key.params);
+  else setText($(id), key, params);
+}
+
 /** Empties every field and message that could tell what was typed or shown. */
 function clearAllFields() {
   clearPins();
-  for (const id of ['entry-number', 'new-number', 'new-contact-name', 'pair-code']) $(id).value = '';
-  for (const id of ['entry-error', 'new-error', 'pair-error', 'lock-error', 'new-pairing-code', 'new-copy-status']) setText(id, '');
-  resetNewScreen();
+  for (const id of ['entry-number', 'new-number', 'new-contact-name', 'pair-number', 'pair-code', 'new-country-search']) $(id).value = '';
+  clearErrors();
+  for (const id of ['new-cleared', 'pair-cleared']) $(id).hidden = true;
+  for (const id of ['entry-number', 'pair-number']) setMasked(id, true);
+  resetCodeScreen();
+  endBusy();
   chat.clear();
+}
+
+/** Masks or shows a number field or text, with its toggle (STD1-CLI-7, STD1-CLI-29). */
+function setMasked(id, masked) {
+  const element = $(id);
+  const toggle = $(`${id}-show`);
+  if (element.tagName === 'INPUT') element.classList.toggle('masked', masked);
+  else element.dataset.masked = masked ? 'true' : 'false';
+  toggle.setAttribute('aria-pressed', masked ? 'false' : 'true');
+  setText(toggle, masked ? 'action.show' : 'action.hide');
+}
+
+function wireMaskToggle(id) {
+  $(`${id}-show`).addEventListener('click', () => {
+    const masked = $(id).tagName === 'INPUT' ? $(id).classList.contains('masked') : $(id).dataset.masked === 'true';
+    setMasked(id, !masked);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// "Opening…": a form busy in place
+
+let busyForm = null;
+
+function startBusy(formId, key) {
+  endBusy();
+  busyForm = formId;
+  const form = $(formId);
+  form.setAttribute('aria-busy', 'true');
+  for (const control of form.querySelectorAll('input, button, select')) {
+    if (control.id !== 'entry-cancel') control.disabled = true;
+  }
+  const prefix = formId.replace(/-form$/, '');
+  setText($(`${prefix}-busy`), key);
+  if (formId === 'entry-form') $('entry-cancel').hidden = false;
+}
+
+function endBusy() {
+  if (!busyForm) return;
+  const form = $(busyForm);
+  form.removeAttribute('aria-busy');
+  for (const control of form.querySelectorAll('input, button, select')) control.disabled = false;
+  setText($(`${busyForm.replace(/-form$/, '')}-busy`), null);
+  $('entry-cancel').hidden = true;
+  busyForm = null;
 }
 
 // ---------------------------------------------------------------------------
@@ -51,196 +140,227 @@ function startUp() {
     }
   }
   scrubAddress();
-  clearAllFields();
 }
 
 // ---------------------------------------------------------------------------
-// Joining (entry and pair screens)
+// The key, then the chat (STD1-DRV-10, STD1-DRV-12)
 
 let derivingTimer = null;
 
-function startElapsed() {
-  const started = Date.now();
-  setText('deriving-elapsed', '');
+function stopDerivingProgress() {
   if (derivingTimer !== null) clearInterval(derivingTimer);
-  derivingTimer = setInterval(() => {
-    if (currentScreen() !== 'deriving') {
-      clearInterval(derivingTimer);
-      derivingTimer = null;
-      return;
-    }
-    setText('deriving-elapsed', `(${Math.round((Date.now() - started) / 1000)} s so far)`);
-  }, 1000);
+  derivingTimer = null;
 }
 
-/** Derives the key if needed, on the deriving screen, then opens the chat (STD1-DRV-10, STD1-DRV-12). */
-async function deriveThenChat() {
+/** The key screen, with progress against this device's measured speed. */
+async function showDeriving(startedAt) {
+  show('deriving', { focus: 'deriving-title' });
+  const estimate = await estimateDeriveMs();
+  const tick = () => {
+    const elapsed = Date.now() - startedAt;
+    const bar = $('deriving-progress');
+    bar.value = Math.min(99, Math.round((elapsed / estimate) * 100));
+    const left = Math.ceil((estimate - elapsed) / 1000);
+    if (left >= 1) setText($('deriving-estimate'), 'deriving.estimate', { count: left });
+    else setText($('deriving-estimate'), 'deriving.almost');
+  };
+  tick();
+  stopDerivingProgress();
+  derivingTimer = setInterval(tick, 250);
+}
+
+/** Derives the key if needed, showing the key screen only if it takes long, then opens the chat. */
+async function openChat() {
   const s = session.current();
   if (!s) return;
-  if (!s.key) {
-    show('deriving');
-    startElapsed();
-  }
+  const started = Date.now();
+  let slow = null;
+  if (!s.key) slow = setTimeout(() => showDeriving(started), KEY_SCREEN_AFTER_MS);
   const ready = await session.ensureKey();
+  if (slow !== null) clearTimeout(slow);
+  stopDerivingProgress();
   const now = session.current();
   if (!ready || !now || now.locked) return;
+  endBusy();
+  clearPins();
   show('chat', { focus: 'chat-title' });
   chat.render();
 }
 
-function backTo(screen, errorId, message) {
-  show(screen);
-  setText(errorId, message);
+// ---------------------------------------------------------------------------
+// Reading the forms (STD1-CLI-2, STD1-CLI-25, STD1-DRV-3)
+
+/** The country national forms are read in: the picker's choice, else the locale's. */
+function defaultCountry() {
+  return picker ? picker.value() : localeCountry();
 }
 
-/**
- * Sends `join` for the prepared session and routes the outcome. `from` is
- * the screen the user acted on, where errors are shown.
- */
-async function joinAndOpen(pairingHashHex, from) {
-  show('connecting');
-  const result = await session.join(pairingHashHex);
+function readNumber(fieldId) {
+  const number = checkNumber($(fieldId).value, defaultCountry());
+  if (!number.ok) {
+    fieldErrorOf(fieldId, numberErrorText(number));
+    return null;
+  }
+  return number;
+}
+
+function readPin(fieldId) {
+  const pin = normalisePin($(fieldId).value);
+  if (pin.error) {
+    fieldError(fieldId, PIN_ERROR_KEYS[pin.error]);
+    return null;
+  }
+  return pin;
+}
+
+/** The PIN typed twice (STD1-CLI-12, STD1-CLI-26). */
+function readPinTwice(firstId, secondId) {
+  const pin = readPin(firstId);
+  if (!pin) return null;
+  if (normalisePin($(secondId).value).normalised !== pin.normalised) {
+    $(secondId).value = '';
+    fieldError(secondId, 'error.pins-differ');
+    return null;
+  }
+  return pin;
+}
+
+// ---------------------------------------------------------------------------
+// Entry: a returning party (STD1-CLI-15)
+
+async function onEntry(event) {
+  event.preventDefault();
+  clearErrors();
+  const number = readNumber('entry-number');
+  if (!number) return;
+  const pin = readPin('entry-pin');
+  if (!pin) return;
+  $('entry-number').value = formatAsYouType($('entry-number').value, defaultCountry());
+  startBusy('entry-form', 'entry.opening');
+  await session.prepare(number.normalised, pin.normalised);
+  const result = await session.join(null);
   if (result.aborted) return;
   if (result.network) {
-    backTo(from, `${from}-error`, NETWORK_ERROR);
+    endBusy();
+    formError('entry-error', 'error.network');
+    return;
+  }
+  if (result.error) {
+    endBusy();
+    session.erase(false);
+    const { reason } = result.error;
+    if (reason === 'unauthorized') {
+      // STD1-CLI-15: a wrong PIN, in neutral words; the number stays, the
+      // PIN is emptied and focused; the pairing code is the secondary action.
+      $('entry-pin').value = '';
+      setText($('entry-error'), 'entry.wrong-pin-first');
+      fieldError('entry-pin', 'entry.wrong-pin', { count: result.error.attempts_remaining });
+      return;
+    }
+    if (reason === 'not_found') {
+      // STD1-CLI-12: never create on not_found.
+      fieldErrorOf('entry-number', joinErrorText(result.error));
+      return;
+    }
+    $('entry-pin').value = '';
+    formError('entry-error', joinErrorText(result.error));
+    return;
+  }
+  await openChat();
+}
+
+function cancelOpening() {
+  session.erase(false);
+  endBusy();
+  clearPins();
+  show('entry', { focus: 'entry-pin' });
+}
+
+// ---------------------------------------------------------------------------
+// Joining with a pairing code (STD1-CLI-16, STD1-CLI-26, STD1-JOIN-12)
+
+function openPairScreen() {
+  clearErrors();
+  $('pair-cleared').hidden = true;
+  if (!$('pair-number').value && $('entry-number').value) $('pair-number').value = $('entry-number').value;
+  clearPins();
+  show('pair');
+  $(($('pair-number').value ? 'pair-code' : 'pair-number')).focus();
+}
+
+async function onPair(event) {
+  event.preventDefault();
+  clearErrors();
+  const number = readNumber('pair-number');
+  if (!number) return;
+  const parsed = parsePairingCode($('pair-code').value);
+  if (parsed.error) {
+    // Refused here, before anything is sent, so a typo costs no attempt (STD1-JOIN-12).
+    fieldError('pair-code', parsed.error === 'wrong_length' ? 'error.code-length' : 'error.code-character');
+    return;
+  }
+  const pin = readPinTwice('pair-pin', 'pair-pin-confirm');
+  if (!pin) return;
+  $('pair-number').value = formatAsYouType($('pair-number').value, defaultCountry());
+  startBusy('pair-form', 'pair.joining');
+  await session.prepare(number.normalised, pin.normalised);
+  const result = await session.join(await pairingHash(parsed.code));
+  if (result.aborted) return;
+  endBusy();
+  if (result.network) {
+    formError('pair-error', 'error.network');
     return;
   }
   if (result.samePin) {
     // STD1-CLI-16: the creator's PIN; ask for another one.
     session.erase(false);
-    clearPins();
-    $('pair-code').value = '';
-    backTo(
-      'entry',
-      'entry-error',
-      'That PIN is the one the person who created the channel chose. Pick a different PIN of your own, then enter the pairing code again.',
-    );
+    $('pair-pin').value = '';
+    $('pair-pin-confirm').value = '';
+    fieldError('pair-pin', 'entry.same-pin');
     return;
   }
   if (result.error) {
-    const { reason } = result.error;
-    if (reason === 'unauthorized' && !pairingHashHex) {
-      // STD1-CLI-15: wrong PIN, or a first join that needs the pairing code.
-      backTo('pair', 'pair-error', joinError(result.error));
-      $('pair-code').focus();
-      return;
-    }
-    if (from === 'pair' && (reason === 'pairing_invalid' || reason === 'rate_limited' || reason === 'internal_error')) {
-      backTo('pair', 'pair-error', joinError(result.error, { withCode: true }));
-      return;
-    }
-    // not_found (never answered by creating, STD1-CLI-12), locked, and the rest.
     session.erase(false);
-    $('entry-pin').value = from === 'entry' && reason === 'not_found' ? $('entry-pin').value : '';
-    backTo('entry', 'entry-error', joinError(result.error, { withCode: Boolean(pairingHashHex) }));
+    const { reason } = result.error;
+    const text = joinErrorText(result.error, { withCode: true });
+    if (reason === 'pairing_invalid') fieldErrorOf('pair-code', text);
+    else if (reason === 'not_found') fieldErrorOf('pair-number', text);
+    else formError('pair-error', text);
     return;
   }
-  // In: the PIN and code have done their job and leave the page (STD1-CLI-3).
-  clearPins();
   $('pair-code').value = '';
-  setText('entry-error', '');
-  setText('pair-error', '');
-  await deriveThenChat();
-}
-
-/**
- * Reads and checks the number and PIN fields of a form (STD1-CLI-2); on a
- * problem, says what is wrong in `errorId`, focuses the field and returns
- * null.
- */
-function readCredentials(numberId, pinId, errorId) {
-  setText(errorId, '');
-  const number = checkNumber($(numberId).value);
-  if (!number.ok) {
-    setText(errorId, number.message);
-    $(numberId).focus();
-    return null;
-  }
-  const pin = normalisePin($(pinId).value);
-  if (pin.error) {
-    setText(errorId, PIN_ERRORS[pin.error]);
-    $(pinId).focus();
-    return null;
-  }
-  return { number, pin };
-}
-
-async function onEntry(event, withCode) {
-  if (event) event.preventDefault();
-  const read = readCredentials('entry-number', 'entry-pin', 'entry-error');
-  if (!read) return;
-  const { number, pin } = read;
-  $('entry-number').value = formatNumber($('entry-number').value);
-  await session.prepare(number.normalised, pin.normalised);
-  if (withCode) {
-    setText('pair-error', '');
-    show('pair', { focus: 'pair-code' });
-    return;
-  }
-  await joinAndOpen(null, 'entry');
-}
-
-async function onPair(event) {
-  event.preventDefault();
-  setText('pair-error', '');
-  if (!session.current()) {
-    backTo('entry', 'entry-error', 'Enter the number and your PIN again.');
-    return;
-  }
-  const parsed = parsePairingCode($('pair-code').value);
-  if (parsed.error) {
-    // Refused here, before anything is sent, so a typo costs no attempt (STD1-JOIN-12).
-    setText('pair-error', PAIRING_ERRORS[parsed.error]);
-    $('pair-code').focus();
-    return;
-  }
-  await joinAndOpen(await pairingHash(parsed.code), 'pair');
-}
-
-/** As-you-type formatting of a number field, only while typing at its end so the caret never jumps (STD1-CLI-2). */
-function formatAsYouType(input) {
-  input.addEventListener('input', (event) => {
-    if (!event.inputType || !event.inputType.startsWith('insert')) return;
-    if (input.selectionStart !== input.value.length) return;
-    input.value = formatNumber(input.value);
-  });
+  await openChat();
 }
 
 // ---------------------------------------------------------------------------
-// New channel (STD1-CLI-12, STD1-CLI-13, STD1-CLI-14)
+// New channel (STD1-CLI-12, STD1-CLI-13, STD1-CLI-21, STD1-CLI-25)
 
-let shownCode = null;
-
-function resetNewScreen() {
-  $('new-setup').hidden = false;
-  $('new-done').hidden = true;
-  setText('new-pairing-code', '');
-  setText('new-copy-status', '');
-  shownCode = null;
-}
+/** The last number the generator wrote, so that a typed one is never replaced. */
+let generated = '';
 
 function updateVcard() {
   const link = $('new-vcard');
-  const number = checkNumber($('new-number').value);
+  const number = checkNumber($('new-number').value, defaultCountry());
   if (!number.ok) {
     link.hidden = true;
     link.setAttribute('href', '#');
     return;
   }
   // A data: URL built in the page: the number never leaves it (STD1-CLI-1).
-  const card = vcard($('new-contact-name').value, $('new-number').value);
-  link.setAttribute('href', `data:text/vcard;charset=utf-8,${encodeURIComponent(card)}`);
+  link.setAttribute('href', vcardUrl($('new-contact-name').value, number.normalised, number.display));
   link.hidden = false;
 }
 
 function generateInto() {
-  $('new-number').value = generateNumber($('new-country').value);
+  generated = generateMobile(defaultCountry());
+  $('new-number').value = generated;
+  setText($('new-number-error'), null);
   updateVcard();
 }
 
 function openNewScreen() {
-  resetNewScreen();
-  setText('new-error', '');
+  clearErrors();
+  $('new-cleared').hidden = true;
   if (!$('new-number').value) generateInto();
   else updateVcard();
   show('new');
@@ -248,119 +368,194 @@ function openNewScreen() {
 
 async function onCreate(event) {
   event.preventDefault();
-  const read = readCredentials('new-number', 'new-pin', 'new-error');
-  if (!read) return;
-  const { number, pin } = read;
-  // STD1-CLI-12: the PIN is confirmed by typing it twice.
-  if (normalisePin($('new-pin-confirm').value).normalised !== pin.normalised) {
-    setText('new-error', 'The two PINs are different. Type the same PIN in both fields.');
-    $('new-pin-confirm').focus();
-    return;
-  }
+  clearErrors();
+  const number = readNumber('new-number');
+  if (!number) return;
+  const pin = readPinTwice('new-pin', 'new-pin-confirm');
+  if (!pin) return;
+  startBusy('new-form', 'new.creating');
   await session.prepare(number.normalised, pin.normalised);
   const code = generatePairingCode();
-  show('connecting');
   const result = await session.create(await pairingHash(code.code));
   if (result.aborted) return;
+  endBusy();
   if (!result.ok) {
     session.erase(false);
-    show('new');
     if (result.error && result.error.reason === 'room_exists') {
       // STD1-CLI-13: choose a new number rather than join someone's room.
       generateInto();
-      setText(
-        'new-error',
-        'A channel with that number already exists, so a new number was generated above. Save it to the contact card again, then create the channel.',
-      );
+      formError('new-error', 'new.exists');
+      $('new-number').focus();
+    } else if (result.network) {
+      formError('new-error', 'error.network');
     } else {
-      setText('new-error', result.network ? NETWORK_ERROR : joinError(result.error));
+      formError('new-error', joinErrorText(result.error));
     }
     return;
   }
   clearPins();
-  // STD1-CLI-14: the code is shown once and never stored.
-  shownCode = code.code;
-  $('new-setup').hidden = true;
-  $('new-done').hidden = false;
-  setText('new-pairing-code', code.display);
-  show('new', { focus: 'new-done-title' });
-  // The key is derived while the creator reads the code.
+  $('new-cleared').hidden = true;
+  showCode('create', code);
+  // The key is derived while the creator passes the code on.
   session.ensureKey();
 }
 
-async function onContinue() {
-  shownCode = null;
-  setText('new-pairing-code', '');
-  $('new-number').value = '';
-  $('new-contact-name').value = '';
-  resetNewScreen();
-  await deriveThenChat();
+// ---------------------------------------------------------------------------
+// The code screen: a pairing code, shown once (STD1-CLI-14, STD1-CLI-29)
+
+/** What the code screen shows: the code, why, and whether a lock waits (STD1-CLI-10). */
+let codeShown = null;
+
+function resetCodeScreen() {
+  codeShown = null;
+  $('new-pairing-code').textContent = '';
+  for (const id of ['code-copy-status', 'code-number-status', 'code-deferred', 'code-lifetime', 'code-intro']) setText($(id), null);
+  $('code-number').textContent = '';
+  $('code-deferred').hidden = true;
+  setMasked('code-number', true);
 }
 
-async function onCopy() {
-  if (!shownCode) return;
-  try {
-    await navigator.clipboard.writeText(shownCode);
-    setText('new-copy-status', 'Copied. Clear the clipboard once you have passed the code on.');
-  } catch {
-    setText('new-copy-status', 'Copying is not allowed here; select the code and copy it by hand.');
+/** The room's lifetime, said when it is created (STD1-CLI-21). */
+function renderLifetimeLine(element) {
+  const s = session.current();
+  if (!s || !s.ttl) {
+    setText(element, null);
+    return;
   }
+  const ends = new Date(s.ttl);
+  const days = Math.max(1, Math.round((ends.getTime() - Date.now()) / 86400000));
+  setText(element, 'lifetime.created', { date: formatDateTime(ends), count: days });
+}
+
+function showCode(mode, code) {
+  const s = session.current();
+  resetCodeScreen();
+  codeShown = { mode, code: code.code, display: code.display, lockPending: false };
+  $('new-pairing-code').textContent = code.display;
+  setText($('code-title'), mode === 'reopen' ? 'code.title-reopen' : 'code.title');
+  setText($('code-intro'), mode === 'reopen' ? 'code.intro-reopen' : 'code.intro');
+  $('code-share').hidden = !canShare();
+  $('code-number-share').hidden = !canShare();
+  if (s) {
+    const display = formatInternational(s.phone);
+    $('code-number').textContent = display;
+    $('code-number-vcard').setAttribute('href', vcardUrl('', s.phone, display));
+  }
+  if (mode === 'create') renderLifetimeLine($('code-lifetime'));
+  show('code', { focus: 'code-title' });
+}
+
+/** Leaves the code screen: the lock the page owed if it was hidden meanwhile, or the chat. */
+async function onContinue() {
+  const pending = codeShown && codeShown.lockPending;
+  resetCodeScreen();
+  if (pending) {
+    doLock('hidden');
+    return;
+  }
+  if (currentScreen() === 'code') await openChat();
+}
+
+async function copyInto(statusId, text, doneKey) {
+  setText($(statusId), (await copyText(text)) ? doneKey : 'share.copy-failed');
+}
+
+async function shareNumberFrom(statusId) {
+  const s = session.current();
+  if (!s) return;
+  const display = formatInternational(s.phone);
+  const outcome = await shareNumber({
+    normalised: s.phone,
+    display,
+    title: t('share.title'),
+    text: t('share.number-text', { number: display }),
+  });
+  if (outcome === 'shared') setText($(statusId), 'share.shared');
+  else if (outcome === 'unsupported') await copyInto(statusId, display, 'share.copied-number');
 }
 
 // ---------------------------------------------------------------------------
-// Lock screen (STD1-CLI-9 to STD1-CLI-11)
+// Locking (STD1-CLI-9, STD1-CLI-10, STD1-CLI-28)
 
-function doLock() {
+function isDeferring() {
+  return currentScreen() === 'code' && codeShown !== null && session.isActive();
+}
+
+function deferLock() {
+  if (!codeShown) return;
+  codeShown.lockPending = true;
+  setText($('code-deferred'), 'code.deferred');
+  $('code-deferred').hidden = false;
+}
+
+/** `cause`: 'hand', 'hidden' or 'idle'. */
+function doLock(cause) {
   const screen = currentScreen();
+  const result = session.lock(cause);
   clearPins();
-  const result = session.lock();
   if (result === 'locked') {
     chat.clear();
-    resetNewScreen();
-    setText('lock-error', '');
+    resetCodeScreen();
+    endBusy();
+    stopDerivingProgress();
+    setText($('lock-error'), null);
+    setText($('lock-reason'), { hand: 'locked.by-hand', hidden: 'locked.hidden', idle: 'locked.idle' }[cause] || 'locked.by-hand');
     show('locked', { focus: 'lock-pin' });
-  } else if (result === 'erased' || screen === 'pair' || screen === 'connecting' || screen === 'deriving') {
+    return;
+  }
+  if (screen === 'new' || screen === 'pair') {
+    // A form with no session yet: its PINs are emptied, and it says so;
+    // the number and the name stay (STD1-CLI-28).
+    if (result === 'erased') endBusy();
+    $(`${screen}-cleared`).hidden = false;
+    setText($(`${screen}-cleared`), `${screen}.cleared`);
+    return;
+  }
+  if (result === 'erased' || screen === 'deriving') {
     session.erase(false);
-    $('pair-code').value = '';
-    backTo('entry', 'entry-error', 'The page was locked. Enter your PIN again.');
+    endBusy();
+    show('entry');
+    formError('entry-error', 'entry.was-locked');
   }
 }
 
 async function onUnlock(event) {
   event.preventDefault();
-  setText('lock-error', '');
+  setText($('lock-error'), null);
   const pin = normalisePin($('lock-pin').value);
   $('lock-pin').value = '';
   if (pin.error) {
-    setText('lock-error', PIN_ERRORS[pin.error]);
-    $('lock-pin').focus();
+    fieldError('lock-pin', PIN_ERROR_KEYS[pin.error]);
+    setText($('lock-error'), PIN_ERROR_KEYS[pin.error]);
     return;
   }
   if (!session.current()) {
-    backTo('entry', 'entry-error', '');
+    show('entry');
     return;
   }
-  show('connecting');
+  startBusy('lock-form', 'locked.unlocking');
   const result = await session.unlock(pin.normalised);
-  if (result.aborted || result.expiredRoom) return;
+  if (result.aborted || result.expiredRoom) {
+    endBusy();
+    return;
+  }
   if (result.erased) {
     // STD1-CLI-11: the fifth failure forgets the session.
     clearAllFields();
-    backTo('entry', 'entry-error', 'Too many wrong PINs: this page forgot the channel. Start again from the number.');
+    show('entry');
+    formError('entry-error', 'locked.forgot');
     return;
   }
   if (result.ok) {
-    await deriveThenChat();
+    await openChat();
     return;
   }
-  show('locked', { focus: 'lock-pin' });
-  if (result.network) {
-    setText('lock-error', NETWORK_ERROR);
-  } else if (result.error.reason === 'unauthorized') {
-    const left = session.unlockAttemptsLeft();
-    setText('lock-error', `Wrong PIN. ${left === 1 ? '1 more try' : `${left} more tries`} on this device before it forgets the channel.`);
-  } else {
-    setText('lock-error', joinError(result.error));
+  endBusy();
+  if (result.network) setText($('lock-error'), 'error.network');
+  else if (result.error.reason === 'unauthorized') setText($('lock-error'), 'locked.wrong', { count: session.unlockAttemptsLeft() });
+  else {
+    const text = joinErrorText(result.error);
+    setText($('lock-error'), text.key, text.params);
   }
   $('lock-pin').focus();
 }
@@ -372,76 +567,153 @@ function leave() {
 }
 
 // ---------------------------------------------------------------------------
+// The end of a channel (STD1-LIFE-9, STD1-LIFE-11, STD1-CLI-36)
+
+function showEnded(kind) {
+  clearAllFields();
+  const texts = {
+    party: ['expired.title', 'expired.by-party', 'expired.next'],
+    self: ['expired.title', 'expired.by-you', 'expired.next'],
+    ttl: ['expired.title', 'expired.by-time', 'expired.next'],
+    replaced: ['expired.replaced-title', 'expired.replaced', 'expired.replaced-next'],
+  }[kind] || ['expired.title', 'expired.by-party', 'expired.next'];
+  setText($('expired-title'), texts[0]);
+  setText($('expired-text'), texts[1]);
+  setText($('expired-next'), texts[2]);
+  document.body.dataset.ended = kind;
+  show('expired');
+}
+
+// ---------------------------------------------------------------------------
 // Wiring
 
-function fillCountries() {
-  const select = $('new-country');
-  for (const { iso, name, cc } of COUNTRIES) {
+function fillLanguages() {
+  const select = $('language');
+  for (const { code, name } of LANGUAGES) {
     const option = document.createElement('option');
-    option.value = iso;
-    option.textContent = `${name} (+${cc})`;
+    option.value = code;
+    option.lang = code;
+    option.textContent = name;
     select.append(option);
   }
-  // Preselect the country of the browser's language region, if we know it.
-  const region = (navigator.language || '').split('-')[1];
-  select.value = COUNTRIES.some((c) => c.iso === region) ? region : 'US';
+  select.value = preferredLanguage();
+  // STD1-CLI-32: switched in place, never stored.
+  select.addEventListener('change', () => setLanguage(select.value));
+}
+
+function wireNumberField(id) {
+  const input = $(id);
+  input.addEventListener('input', (event) => {
+    if (!event.inputType || !event.inputType.startsWith('insert')) return;
+    if (input.selectionStart !== input.value.length) return;
+    // As-you-type spacing, never over what the user typed (STD1-CLI-25).
+    input.value = formatAsYouType(input.value, defaultCountry());
+  });
+}
+
+/** Clears a field's error (and its form's) as soon as the user edits it. */
+function wireErrorClearing() {
+  for (const id of ERRORS) {
+    const field = $(id.replace(/-error$/, ''));
+    if (!field || field.tagName === 'FORM' || field.tagName === 'SECTION') continue;
+    field.addEventListener('input', () => {
+      setText($(id), null);
+      const form = field.closest('form');
+      const general = form && $(`${form.id.replace(/-form$/, '')}-error`);
+      if (general) setText(general, null);
+    });
+  }
 }
 
 function init() {
   startUp();
-  fillCountries();
-  chat.init();
+  setLanguage(preferredLanguage());
+  fillLanguages();
+  picker = createCountryPicker({
+    search: $('new-country-search'),
+    select: $('new-country'),
+    onChange: () => {
+      // A generated number follows the country; a typed one is the user's.
+      if (!$('new-number').value || $('new-number').value === generated) generateInto();
+      else updateVcard();
+    },
+  });
+  onLanguageChange(() => {
+    picker.relabel();
+    chat.render();
+  });
+  clearAllFields();
+  chat.init({ onCode: (mode, code) => showCode(mode, code) });
+  $('main').hidden = false;
+  estimateDeriveMs();
 
-  $('entry-form').addEventListener('submit', (event) => onEntry(event, false));
-  $('entry-pair').addEventListener('click', () => onEntry(null, true));
+  for (const id of ['entry-number', 'pair-number', 'code-number', 'chat-number']) wireMaskToggle(id);
+  wireErrorClearing();
+
+  $('entry-form').addEventListener('submit', onEntry);
+  $('entry-cancel').addEventListener('click', cancelOpening);
+  $('entry-pair').addEventListener('click', openPairScreen);
   $('entry-new').addEventListener('click', openNewScreen);
-  formatAsYouType($('entry-number'));
+  wireNumberField('entry-number');
 
   $('pair-form').addEventListener('submit', onPair);
   $('pair-back').addEventListener('click', () => {
     session.erase(false);
-    $('pair-code').value = '';
-    setText('pair-error', '');
+    endBusy();
+    clearPins();
+    clearErrors();
     show('entry');
   });
+  wireNumberField('pair-number');
 
-  $('new-country').addEventListener('change', generateInto);
   $('new-generate').addEventListener('click', generateInto);
-  formatAsYouType($('new-number'));
+  wireNumberField('new-number');
   $('new-number').addEventListener('input', updateVcard);
   $('new-contact-name').addEventListener('input', updateVcard);
   $('new-form').addEventListener('submit', onCreate);
   $('new-back').addEventListener('click', () => {
     clearPins();
-    setText('new-error', '');
+    clearErrors();
     show('entry');
   });
-  $('new-copy').addEventListener('click', onCopy);
+
+  $('code-copy').addEventListener('click', () => codeShown && copyInto('code-copy-status', codeShown.display, 'code.copied'));
+  $('code-share').addEventListener('click', async () => {
+    if (!codeShown) return;
+    const outcome = await shareText(t('code.share-text', { code: codeShown.display }));
+    if (outcome === 'shared') setText($('code-copy-status'), 'share.shared');
+    else if (outcome === 'unsupported') await copyInto('code-copy-status', codeShown.display, 'code.copied');
+  });
+  $('code-number-copy').addEventListener('click', () => {
+    const s = session.current();
+    if (s) copyInto('code-number-status', formatInternational(s.phone), 'share.copied-number');
+  });
+  $('code-number-share').addEventListener('click', () => shareNumberFrom('code-number-status'));
   $('new-continue').addEventListener('click', onContinue);
 
-  $('connecting-cancel').addEventListener('click', leave);
-
-  $('chat-lock').addEventListener('click', doLock);
+  $('chat-lock').addEventListener('click', () => doLock('hand'));
   $('lock-form').addEventListener('submit', onUnlock);
   $('lock-leave').addEventListener('click', leave);
   $('expired-home').addEventListener('click', () => {
     clearAllFields();
+    delete document.body.dataset.ended;
     show('entry');
   });
 
-  session.subscribe((kind) => {
-    if (kind === 'expired') {
-      // STD1-LIFE-9: nothing of the conversation stays in the page.
-      clearAllFields();
-      show('expired');
-    }
+  session.subscribe((kind, detail) => {
+    // STD1-LIFE-9: nothing of the conversation stays in the page.
+    if (kind === 'expired') showEnded(detail);
+    if (kind === 'replaced') showEnded('replaced');
   });
 
   // STD1-CLI-10: lock when hidden and after 5 minutes without input. A PIN
-  // typed into a field counts as something to protect too.
+  // typed into a field counts as something to protect too; the code screen
+  // defers a hidden page's lock (D-48).
   startAutoLock({
     onLock: doLock,
     isActive: () => session.isActive() || PIN_FIELDS.some((id) => $(id).value !== ''),
+    isDeferring,
+    onDefer: deferLock,
   });
 
   // Leaving the page forgets everything; a page restored from the
@@ -457,6 +729,7 @@ function init() {
     }
   });
   onScreenChange(() => scrubAddress());
+  applyTexts(document);
 }
 
 init();

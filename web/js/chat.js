@@ -1,42 +1,46 @@
-// The chat screen: the one current message, the composer with turn-taking,
-// edit and delete of one's own unread message, read receipts, the typing
-// indicator, the TTL warning, expiry with confirmation, and the polite live
-// region. Renders from session.js state; never stores anything.
+// The chat screen: the one current message, the composer, the waiting card
+// with edit and delete of one's own unread message, read receipts, the
+// typing indicator, the room's lifetime, the number to share while the
+// other person has not joined, the lock notice, re-opening the other
+// person's slot, expiry with confirmation, and the polite live region.
+// Renders from session.js state; never stores anything.
 
 import * as session from './session.js';
 import { ConnectionLost } from './connection.js';
+import { formatDateTime, formatNumber, formatTime, setText, t } from './i18n.js';
+import { formatInternational } from './phone.js';
 import { createReadWatcher } from './receipts.js';
-import { MAX_PLAINTEXT_BYTES, MAX_PLAINTEXT_CHARS, generatePairingCode, pairingHash, utf8Length } from './std1.js';
+import { canShare, copyText, shareNumber } from './share.js';
+import { MAX_PLAINTEXT_BYTES, generatePairingCode, normalisePin, pairingHash, utf8Length } from './std1.js';
 
 const $ = (id) => document.getElementById(id);
 
 const TYPING_SHOWN_MS = 3000;
-const TTL_WARNING_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/** Under this, the lifetime is shown emphasised, in hours (STD1-CLI-21). */
+const URGENT_MS = 48 * HOUR_MS;
 
 let editingId = null;
 let typingTimer = null;
 let sending = false;
 let watcher = null;
-let ttlTimer = null;
+/** A message the user asked to send while the connection was down (STD1-CLI-30). */
+let queued = null;
+/** The composer's text before the last input, to undo what does not fit. */
+let lastValue = '';
+let onCode = () => {};
 
 /** Announces through the polite live region, never with secrets or message text (STD1-CLI-23). */
-export function announce(text) {
+export function announce(key, params) {
   const live = $('chat-live');
-  live.textContent = '';
-  // A fresh text node after a tick makes screen readers announce repeats too.
-  setTimeout(() => {
-    live.textContent = text;
-  }, 50);
+  setText(live, null);
+  // A fresh text after a tick makes screen readers announce repeats too.
+  setTimeout(() => setText(live, key, params), 50);
 }
 
-function setError(text) {
-  $('chat-error').textContent = text || '';
-}
-
-function timeOf(stamp) {
-  if (!stamp) return '';
-  const date = new Date(stamp);
-  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+function setError(key, params) {
+  setText($('chat-error'), key, params);
 }
 
 function hideTyping() {
@@ -54,18 +58,200 @@ function showTyping() {
 
 function leaveEditMode() {
   editingId = null;
-  $('chat-send').textContent = 'Send';
-  $('chat-input-label').textContent = 'Your message';
   $('chat-cancel-edit').hidden = true;
+}
+
+// ---------------------------------------------------------------------------
+// The composer's one limit (STD1-CLI-17): the bytes the encryption takes
+
+/** The longest prefix of `text` that fits in `bytes` UTF-8 bytes, cut between code points. */
+function fitting(text, bytes) {
+  let used = 0;
+  let end = 0;
+  for (const ch of text) {
+    const size = utf8Length(ch);
+    if (used + size > bytes) break;
+    used += size;
+    end += ch.length;
+  }
+  return text.slice(0, end);
+}
+
+/**
+ * Keeps the composer within what can be sent: of an insertion that does
+ * not fit, only the part that does is kept (a paste is cut, a keystroke
+ * refused), so the box never holds text the encryption would refuse and
+ * never refuses text that fits.
+ */
+function enforceLimit() {
+  const input = $('chat-input');
+  const value = input.value;
+  if (utf8Length(value) <= MAX_PLAINTEXT_BYTES) {
+    lastValue = value;
+    return false;
+  }
+  // What was inserted: the part between the common prefix and suffix with the previous text.
+  let start = 0;
+  while (start < lastValue.length && start < value.length && lastValue[start] === value[start]) start += 1;
+  let endOld = lastValue.length;
+  let endNew = value.length;
+  while (endOld > start && endNew > start && lastValue[endOld - 1] === value[endNew - 1]) {
+    endOld -= 1;
+    endNew -= 1;
+  }
+  const before = value.slice(0, start);
+  const after = value.slice(endNew);
+  const room = MAX_PLAINTEXT_BYTES - utf8Length(before) - utf8Length(after);
+  const kept = room > 0 ? fitting(value.slice(start, endNew), room) : '';
+  const next = before + kept + after;
+  input.value = utf8Length(next) <= MAX_PLAINTEXT_BYTES ? next : fitting(next, MAX_PLAINTEXT_BYTES);
+  const caret = before.length + kept.length;
+  input.setSelectionRange(caret, caret);
+  lastValue = input.value;
+  setError(kept.length > 0 ? 'chat.truncated' : 'chat.full');
+  return true;
 }
 
 function updateCounter() {
   const text = $('chat-input').value;
-  const chars = [...text].length;
-  const over = utf8Length(text) > MAX_PLAINTEXT_BYTES;
-  $('chat-counter').textContent = over
-    ? `${chars} / ${MAX_PLAINTEXT_CHARS} — too long to encrypt, shorten it`
-    : `${chars} / ${MAX_PLAINTEXT_CHARS}`;
+  const used = utf8Length(text);
+  const meter = $('chat-meter');
+  meter.value = Math.min(used, MAX_PLAINTEXT_BYTES);
+  if (used > MAX_PLAINTEXT_BYTES) {
+    // Only reachable by a value set from outside the input events.
+    const chars = [...text];
+    const perChar = used / Math.max(1, chars.length);
+    setText($('chat-counter'), 'chat.too-long', { count: Math.ceil((used - MAX_PLAINTEXT_BYTES) / perChar) });
+    return;
+  }
+  const left = (MAX_PLAINTEXT_BYTES - used) / MAX_PLAINTEXT_BYTES;
+  setText($('chat-counter'), 'chat.room-left', { percent: formatNumber(Math.floor(left * 100) / 100, { style: 'percent' }) });
+}
+
+// ---------------------------------------------------------------------------
+// Rendering
+
+/** The room's time left, in days, then hours, then minutes, rounded down (STD1-CLI-21). */
+function renderLifetime(s) {
+  const badge = $('chat-lifetime');
+  if (!s.ttl) {
+    setText(badge, null);
+    return;
+  }
+  const ends = Date.parse(s.ttl);
+  const left = Math.max(0, ends - Date.now());
+  if (left >= URGENT_MS) setText(badge, 'lifetime.days', { count: Math.floor(left / DAY_MS) });
+  else if (left >= HOUR_MS) setText(badge, 'lifetime.hours', { count: Math.floor(left / HOUR_MS) });
+  else setText(badge, 'lifetime.minutes', { count: Math.floor(left / 60000) });
+  badge.classList.toggle('urgent', left < URGENT_MS);
+  badge.title = t('lifetime.ends', { date: formatDateTime(new Date(ends)) });
+  badge.dataset.msLeft = String(left);
+}
+
+function renderStatus(s) {
+  const connection = $('chat-connection');
+  if (!s.connected) {
+    // Connection loss stands apart from the status line (a warning box).
+    setText(connection, s.reconnectTimer !== null ? 'chat.offline' : 'chat.connecting');
+    connection.hidden = false;
+  } else {
+    setText(connection, null);
+    connection.hidden = true;
+  }
+  let status = s.awaitingParty ? 'chat.unpaired' : 'chat.paired';
+  if (s.connected && !s.key) status = 'chat.key';
+  setText($('chat-status'), status);
+}
+
+function renderPairing(s) {
+  // STD1-CLI-29: the number, masked, to pass on until the other person joined.
+  $('chat-pairing').hidden = !s.awaitingParty;
+  if (s.awaitingParty) $('chat-number').textContent = formatInternational(s.phone);
+  $('chat-number-share').hidden = !canShare();
+  $('chat-new-code').disabled = !s.connected;
+  // Re-opening the other slot needs the other person to exist (STD1-JOIN-24).
+  $('chat-trouble').hidden = s.awaitingParty;
+  $('chat-reopen').disabled = !s.connected;
+}
+
+function renderLockNotice(s) {
+  const notice = s.lockNotice;
+  $('chat-locked-notice').hidden = !notice;
+  if (notice) {
+    setText($('chat-locked-text'), 'chat.locked-notice', {
+      time: formatTime(new Date(notice.at)),
+      until: formatTime(new Date(notice.until)),
+    });
+  }
+}
+
+function renderMessage(s, m, mine) {
+  const bubble = $('chat-bubble');
+  const text = $('chat-message');
+  if (!m) {
+    bubble.hidden = true;
+    text.textContent = '';
+    for (const name of ['side', 'read', 'edited']) delete text.dataset[name];
+    $('chat-empty').hidden = false;
+    // STD1-CLI-34: a deletion is said, not shown as an empty room.
+    const empty = { own: 'chat.deleted-own', other: 'chat.deleted-other' }[s.lastDeleted] || 'chat.empty';
+    setText($('chat-empty'), empty);
+    if (watcher) watcher.disarm();
+    return;
+  }
+  $('chat-empty').hidden = true;
+  bubble.hidden = false;
+  const side = mine ? 'sent' : 'received';
+  bubble.className = `bubble ${side}`;
+  text.dataset.side = side;
+  text.dataset.read = m.read_at ? 'true' : 'false';
+  text.dataset.edited = m.edited ? 'true' : 'false';
+  text.classList.toggle('placeholder', !m.decrypted || m.plain === null);
+  if (!m.decrypted) {
+    setText(text, s.key ? 'chat.decrypting' : 'chat.key');
+  } else if (m.plain === null) {
+    // STD1-ENC-4: nothing of a message that fails to authenticate is shown.
+    setText(text, 'chat.undecryptable');
+  } else {
+    setText(text, null);
+    text.textContent = m.plain;
+  }
+  const parts = [`${t(mine ? 'chat.you' : 'chat.they')} · ${formatTime(new Date(m.sent_at))}`];
+  if (m.edited) parts.push(t('chat.edited'));
+  if (mine) parts.push(m.read_at ? t('chat.read-at', { time: formatTime(new Date(m.read_at)) }) : t('chat.unread'));
+  $('chat-meta').textContent = parts.join(' · ');
+  if (watcher) {
+    // Only the other party's unread message earns a receipt (STD1-MSG-11, STD1-CLI-19).
+    if (!mine && !m.read_at && !s.receiptsSent.has(m.id) && s.connected) watcher.arm(m.id);
+    else watcher.disarm();
+  }
+}
+
+/**
+ * The waiting card takes the composer's place while the current message
+ * is the user's own (STD1-CLI-18), with edit and delete while it is
+ * unread; editing brings the composer back.
+ */
+function renderTurn(s, m, mine) {
+  const waiting = mine && !editingId;
+  $('chat-waiting').hidden = !waiting;
+  $('chat-form').hidden = waiting;
+  if (waiting) {
+    setText($('chat-waiting-title'), 'chat.waiting-reply');
+    const editable = !m.read_at && s.connected && m.decrypted && m.plain !== null;
+    setText($('chat-turn'), !s.connected ? 'chat.waiting-offline' : m.read_at ? 'chat.waiting-read' : 'chat.waiting-unread');
+    $('chat-own-actions').hidden = !editable;
+    if (!editable) $('chat-delete-panel').hidden = true;
+  } else {
+    $('chat-delete-panel').hidden = true;
+  }
+  setText($('chat-input-label'), editingId ? 'chat.edit-message' : 'chat.your-message');
+  let sendKey = editingId ? 'chat.save' : 'chat.send';
+  if (!s.connected && !editingId) sendKey = 'chat.send-offline';
+  setText($('chat-send'), sendKey);
+  // STD1-CLI-30: the draft stays editable offline; only sending waits.
+  $('chat-input').disabled = false;
+  $('chat-send').disabled = sending || (editingId !== null && !s.connected) || (s.connected && !s.key) || queued !== null;
 }
 
 /** Renders the whole chat screen from the session state. */
@@ -74,137 +260,83 @@ export function render() {
   if (!s || s.locked) return;
   const m = s.message;
   const mine = session.isMine(m);
-  const bubble = $('chat-bubble');
-  const text = $('chat-message');
-
-  // Status line: pairing and connection.
-  let status;
-  if (!s.connected) {
-    status = s.reconnectTimer !== null ? 'Connection lost. Reconnecting…' : 'Connecting…';
-  } else if (s.awaitingParty) {
-    status = 'Waiting for the other person to join with the pairing code.';
-  } else {
-    status = 'Both of you are in this channel.';
-  }
-  if (s.connected && !s.key) status += ' Preparing the key…';
-  $('chat-status').textContent = status;
-  $('chat-pairing').hidden = !(s.connected && s.awaitingParty);
-
-  // The one current message.
-  if (!m) {
-    bubble.hidden = true;
-    text.textContent = '';
-    for (const name of ['side', 'read', 'edited']) delete text.dataset[name];
-    $('chat-empty').hidden = false;
-    if (watcher) watcher.disarm();
-  } else {
-    $('chat-empty').hidden = true;
-    bubble.hidden = false;
-    const side = mine ? 'sent' : 'received';
-    bubble.className = `bubble ${side}`;
-    text.dataset.side = side;
-    text.dataset.read = m.read_at ? 'true' : 'false';
-    text.dataset.edited = m.edited ? 'true' : 'false';
-    text.classList.toggle('placeholder', !m.decrypted || m.plain === null);
-    if (!m.decrypted) {
-      text.textContent = s.key ? 'Decrypting…' : 'Preparing the key…';
-    } else if (m.plain === null) {
-      // STD1-ENC-4: nothing of a message that fails to authenticate is shown.
-      text.textContent = 'This message could not be decrypted.';
-    } else {
-      text.textContent = m.plain;
-    }
-    const who = mine ? 'You' : 'They';
-    const parts = [`${who} · ${timeOf(m.sent_at)}`];
-    if (m.edited) parts.push('edited');
-    if (mine) parts.push(m.read_at ? `read ${timeOf(m.read_at)}` : 'not read yet');
-    $('chat-meta').textContent = parts.join(' · ');
-    $('chat-own-actions').hidden = !(mine && !m.read_at && s.connected);
-    $('chat-edit').hidden = !(m.decrypted && m.plain !== null);
-    if (watcher) {
-      // Only the other party's unread message earns a receipt (STD1-MSG-11, STD1-CLI-19).
-      if (!mine && !m.read_at && !s.receiptsSent.has(m.id) && s.connected) watcher.arm(m.id);
-      else watcher.disarm();
-    }
-  }
-
   // If the message being edited is gone or read, the edit is over.
   if (editingId && (!m || m.id !== editingId || m.read_at || !mine)) leaveEditMode();
-
-  // Turn-taking: no sending while the current message is ours (STD1-CLI-18).
-  let reason = '';
-  if (!s.connected) reason = 'Sending is paused until the connection is back.';
-  else if (!s.key) reason = 'Sending is possible once the key is ready.';
-  else if (mine && !editingId) reason = 'You sent the current message. You can write again after the other person replies.';
-  const canWrite = reason === '';
-  $('chat-turn').textContent = reason;
-  $('chat-turn').hidden = canWrite;
-  $('chat-input').disabled = !canWrite && !(editingId && s.connected && s.key);
-  $('chat-send').disabled = sending || $('chat-input').disabled;
+  renderStatus(s);
+  renderLifetime(s);
+  renderLockNotice(s);
+  renderPairing(s);
+  renderMessage(s, m, mine);
+  renderTurn(s, m, mine);
   updateCounter();
-  renderTtl();
 }
 
-/** Warns when less than 24 hours are left (STD1-CLI-21). */
-function renderTtl() {
-  const s = session.current();
-  const el = $('chat-ttl');
-  if (!s || !s.ttl) {
-    el.hidden = true;
-    return;
+// ---------------------------------------------------------------------------
+// Sending
+
+async function deliver(text, editing) {
+  const input = $('chat-input');
+  sending = true;
+  render();
+  try {
+    const reply = editing ? await session.editMessage(editing, text) : await session.sendMessage(text);
+    if (reply.ok) {
+      if (input.value === text) {
+        input.value = '';
+        lastValue = '';
+      }
+      if (editing) leaveEditMode();
+      setError(null);
+      announce(editing ? 'chat.changed' : 'chat.sent');
+    } else {
+      handleSendError(reply.error, Boolean(editing));
+    }
+  } catch (error) {
+    if (error instanceof ConnectionLost) setError('chat.lost-send');
+    else setError('chat.encrypt-failed');
+  } finally {
+    sending = false;
+    render();
   }
-  const left = Date.parse(s.ttl) - Date.now();
-  if (left >= TTL_WARNING_MS) {
-    el.hidden = true;
-    return;
-  }
-  const hours = Math.max(0, Math.floor(left / 3600000));
-  const mins = Math.max(0, Math.ceil((left % 3600000) / 60000));
-  el.textContent =
-    hours > 0
-      ? `This channel ends in about ${hours} h ${mins} min, and everything in it is deleted.`
-      : `This channel ends in about ${mins} min, and everything in it is deleted.`;
-  el.hidden = false;
 }
 
 async function onSubmit(event) {
   event.preventDefault();
   const s = session.current();
   if (!s || sending) return;
-  const input = $('chat-input');
-  const text = input.value;
+  const text = $('chat-input').value;
   if (text.trim() === '') {
-    setError('Write something first.');
+    setError('chat.write-first');
     return;
   }
   // STD1-CLI-17 / STD1-ENC-6: refuse what would not fit, before encrypting.
-  if (utf8Length(text) > MAX_PLAINTEXT_BYTES || [...text].length > MAX_PLAINTEXT_CHARS) {
-    setError('The message is too long. Shorten it and send again.');
+  if (utf8Length(text) > MAX_PLAINTEXT_BYTES) {
+    setError('chat.too-long', { count: 1 });
     return;
   }
-  setError('');
-  sending = true;
-  render();
-  const editing = editingId;
-  try {
-    const reply = editing ? await session.editMessage(editing, text) : await session.sendMessage(text);
-    if (reply.ok) {
-      if (input.value === text) input.value = '';
-      if (editing) leaveEditMode();
-      announce(editing ? 'Your message was changed.' : 'Your message was sent.');
-    } else {
-      handleSendError(reply.error, Boolean(editing));
-    }
-  } catch (error) {
-    if (error instanceof ConnectionLost) {
-      setError('The connection dropped before the server answered, so your message may not have been sent. Your text is still here; check once reconnected.');
-    } else {
-      setError('The message could not be encrypted.');
-    }
-  } finally {
-    sending = false;
+  if (!s.connected && !editingId) {
+    // STD1-CLI-30: sent once back, if still the user's turn and unanswered.
+    queued = { text, replaces: s.message ? s.message.id : null };
+    setError('chat.queued');
     render();
+    return;
   }
+  await deliver(text, editingId);
+}
+
+/** The queued draft, once the session is back (STD1-CLI-30, STD1-MSG-6). */
+async function sendQueued() {
+  const s = session.current();
+  if (!queued || !s || !s.connected || !s.key) return;
+  const draft = queued;
+  queued = null;
+  const current = s.message ? s.message.id : null;
+  if (current !== draft.replaces || session.isMine(s.message) || $('chat-input').value !== draft.text) {
+    setError('chat.queue-stale');
+    render();
+    return;
+  }
+  await deliver(draft.text, null);
 }
 
 function handleSendError(error, editing) {
@@ -212,29 +344,30 @@ function handleSendError(error, editing) {
     case 'conflict':
     case 'not_your_turn':
       // STD1-CLI-20: keep the text, show the new state, let the user decide.
-      setError('The conversation changed before your message went out; the current message is shown above. Your text is still here: send it again if you still want to.');
+      setError('chat.conflict');
       break;
     case 'not_editable':
       leaveEditMode();
-      setError('The other person read the message before your change arrived, so it can no longer be edited.');
+      setError('chat.not-editable');
       break;
     case 'not_found':
     case 'not_author':
       if (editing) leaveEditMode();
-      setError('That message is no longer the current one.');
+      setError('chat.not-current');
       break;
     case 'rate_limited':
-      setError(`Too fast. Try again in ${Math.max(1, error.retry_after || 1)} s.`);
+      setError('chat.too-fast', { count: Math.max(1, error.retry_after || 1) });
       break;
     case 'room_expired':
+    case 'not_joined':
       break;
     case 'internal_error':
-      setError('The server had a problem; reconnecting. Check whether your message arrived before sending again.');
+      setError('chat.server-problem');
       break;
     default:
-      setError('The server refused the message.');
+      setError('chat.refused');
   }
-  announce('Your message was not sent.');
+  announce('chat.not-sent');
 }
 
 function onEdit() {
@@ -243,10 +376,9 @@ function onEdit() {
   if (!m || !session.isMine(m) || m.read_at || !m.decrypted || m.plain === null) return;
   editingId = m.id;
   $('chat-input').value = m.plain;
-  $('chat-send').textContent = 'Save';
-  $('chat-input-label').textContent = 'Edit your message';
+  lastValue = m.plain;
   $('chat-cancel-edit').hidden = false;
-  setError('');
+  setError(null);
   render();
   $('chat-input').focus();
 }
@@ -254,41 +386,79 @@ function onEdit() {
 function onCancelEdit() {
   leaveEditMode();
   $('chat-input').value = '';
+  lastValue = '';
   render();
-  $('chat-input').focus();
+}
+
+/** STD1-CLI-34: delete asks first. */
+function onDeleteAsk() {
+  $('chat-delete-panel').hidden = false;
+  $('chat-delete-confirm').focus();
 }
 
 async function onDelete() {
   const s = session.current();
   const m = s && s.message;
+  $('chat-delete-panel').hidden = true;
   if (!m || !session.isMine(m) || m.read_at) return;
   try {
     const reply = await session.deleteMessage(m.id);
-    if (reply.ok) announce('Your message was deleted. Either of you can write now.');
-    else if (reply.error.reason === 'not_deletable') setError('The other person already read it, so it can no longer be deleted.');
-    else if (reply.error.reason !== 'room_expired') setError('The message could not be deleted.');
+    if (reply.ok) announce('chat.deleted');
+    else if (reply.error.reason === 'not_deletable') setError('chat.delete-read');
+    else if (reply.error.reason !== 'room_expired') setError('chat.delete-failed');
   } catch {
-    setError('The connection dropped; the message may not have been deleted.');
+    setError('chat.delete-lost');
   }
 }
+
+// ---------------------------------------------------------------------------
+// Pairing codes: a new one for an unpaired room, a re-opened slot
 
 async function onNewCode() {
   const code = generatePairingCode();
   try {
     const reply = await session.resetPairing(await pairingHash(code.code));
     if (reply.ok) {
-      $('chat-new-code-value').textContent = code.display;
-      $('chat-new-code-value').hidden = false;
-      announce('A new pairing code is shown.');
+      announce('chat.live-code');
+      onCode('reset', code);
     } else if (reply.error.reason === 'already_paired') {
-      setError('The other person has already joined.');
+      setError('chat.already-paired');
     } else {
-      setError('No new code could be made. Try again.');
+      setError('chat.code-failed');
     }
   } catch {
-    setError('The connection dropped; no new code was made.');
+    setError('chat.code-lost');
   }
 }
+
+/** STD1-CLI-27: the user's own PIN, typed again, then a fresh session, then `reopen_pairing`. */
+async function onReopen(event) {
+  event.preventDefault();
+  const field = $('chat-reopen-pin');
+  const pin = normalisePin(field.value);
+  field.value = '';
+  setText($('chat-reopen-error'), null);
+  if (pin.error) {
+    setText($('chat-reopen-error'), 'chat.reopen-wrong');
+    field.focus();
+    return;
+  }
+  const code = generatePairingCode();
+  $('chat-reopen').disabled = true;
+  const result = await session.reopenWithPin(pin.normalised, await pairingHash(code.code));
+  $('chat-reopen').disabled = false;
+  if (result.ok) {
+    $('chat-trouble').open = false;
+    onCode('reopen', code);
+    return;
+  }
+  if (result.aborted) return;
+  setText($('chat-reopen-error'), result.wrongPin ? 'chat.reopen-wrong' : 'chat.reopen-failed');
+  field.focus();
+}
+
+// ---------------------------------------------------------------------------
+// Broadcasts
 
 function onBroadcast({ event, data }) {
   const s = session.current();
@@ -297,22 +467,23 @@ function onBroadcast({ event, data }) {
       hideTyping();
       if (s && data.sender_hash !== s.senderHash) {
         // Content only reaches the live region through the focused chat itself.
-        announce('New message. It is your turn.');
+        announce('chat.live-new');
       }
       break;
     case 'message_read':
-      if (s && s.message && session.isMine(s.message)) announce('Your message was read.');
+      if (s && s.message && session.isMine(s.message)) announce('chat.live-read');
       break;
     case 'message_edited':
-      if (s && s.message && !session.isMine(s.message)) announce('The message was edited.');
+      if (s && s.message && !session.isMine(s.message)) announce('chat.live-edited');
       break;
     case 'message_deleted':
-      announce('The message was deleted. Either of you can write now.');
+      announce('chat.live-deleted');
       break;
     case 'party_paired':
-      $('chat-new-code-value').hidden = true;
-      $('chat-new-code-value').textContent = '';
-      announce('The other person joined the channel.');
+      announce('chat.live-paired');
+      break;
+    case 'room_locked':
+      announce('chat.live-locked');
       break;
     case 'counterparty_typing':
       showTyping();
@@ -321,28 +492,63 @@ function onBroadcast({ event, data }) {
   }
 }
 
+async function shareOwnNumber() {
+  const s = session.current();
+  if (!s) return;
+  const display = formatInternational(s.phone);
+  const outcome = await shareNumber({
+    normalised: s.phone,
+    display,
+    title: t('share.title'),
+    text: t('share.number-text', { number: display }),
+  });
+  if (outcome === 'shared') setText($('chat-number-status'), 'share.shared');
+  else if (outcome === 'unsupported') copyNumber();
+}
+
+async function copyNumber() {
+  const s = session.current();
+  if (!s) return;
+  setText($('chat-number-status'), (await copyText(formatInternational(s.phone))) ? 'share.copied-number' : 'share.copy-failed');
+}
+
 /** Empties every element that may hold conversation data (lock, expiry, leave). */
 export function clear() {
   leaveEditMode();
   hideTyping();
   sending = false;
+  queued = null;
   if (watcher) watcher.disarm();
-  for (const id of ['chat-message', 'chat-meta', 'chat-status', 'chat-error', 'chat-live', 'chat-ttl', 'chat-new-code-value']) {
-    $(id).textContent = '';
+  for (const id of ['chat-message', 'chat-meta', 'chat-status', 'chat-error', 'chat-live', 'chat-lifetime', 'chat-connection', 'chat-locked-text', 'chat-number-status', 'chat-reopen-error', 'chat-turn', 'chat-empty']) {
+    setText($(id), null);
   }
-  $('chat-new-code-value').hidden = true;
+  $('chat-number').textContent = '';
+  $('chat-number').dataset.masked = 'true';
   $('chat-bubble').hidden = true;
   $('chat-expire-panel').hidden = true;
+  $('chat-delete-panel').hidden = true;
+  $('chat-locked-notice').hidden = true;
+  $('chat-trouble').open = false;
   const text = $('chat-message');
   for (const name of ['side', 'read', 'edited']) delete text.dataset[name];
   $('chat-input').value = '';
+  lastValue = '';
   updateCounter();
 }
 
-export function init() {
+/** `onCode(mode, code)` shows a new pairing code ('reset' or 'reopen'). */
+export function init(options = {}) {
+  onCode = options.onCode || onCode;
   watcher = createReadWatcher($('chat-message'), (id) => session.sendReadReceipt(id).then(render));
   $('chat-form').addEventListener('submit', onSubmit);
   $('chat-input').addEventListener('input', () => {
+    if (queued) {
+      // Changing a queued draft takes it back: it is sent when the user says so.
+      queued = null;
+      setError(null);
+      render();
+    }
+    enforceLimit();
     updateCounter();
     if (!editingId && $('chat-input').value !== '') session.sendTyping();
   });
@@ -352,8 +558,20 @@ export function init() {
   });
   $('chat-edit').addEventListener('click', onEdit);
   $('chat-cancel-edit').addEventListener('click', onCancelEdit);
-  $('chat-delete').addEventListener('click', onDelete);
+  $('chat-delete').addEventListener('click', onDeleteAsk);
+  $('chat-delete-confirm').addEventListener('click', onDelete);
+  $('chat-delete-cancel').addEventListener('click', () => {
+    $('chat-delete-panel').hidden = true;
+    $('chat-delete').focus();
+  });
   $('chat-new-code').addEventListener('click', onNewCode);
+  $('chat-number-copy').addEventListener('click', copyNumber);
+  $('chat-number-share').addEventListener('click', shareOwnNumber);
+  $('chat-reopen-form').addEventListener('submit', onReopen);
+  $('chat-locked-dismiss').addEventListener('click', () => {
+    session.dismissLockNotice();
+    render();
+  });
   // STD1-LIFE-10: expiry asks first, because it cannot be undone.
   $('chat-expire').addEventListener('click', () => {
     $('chat-expire-panel').hidden = false;
@@ -366,7 +584,7 @@ export function init() {
   $('chat-expire-confirm').addEventListener('click', async () => {
     try {
       const reply = await session.expireRoom();
-      if (reply.error && reply.error.reason !== 'room_expired') setError('The channel could not be ended. Try again.');
+      if (reply.error && reply.error.reason !== 'room_expired') setError('chat.end-failed');
     } catch {
       // The room_expired broadcast and close usually beat this; if not, the
       // reconnect's join tells whether the room is gone.
@@ -374,11 +592,14 @@ export function init() {
   });
   session.subscribe((kind, detail) => {
     if (kind === 'broadcast') onBroadcast(detail);
-    if (kind === 'reconnected') announce('Connection restored.');
+    if (kind === 'reconnected') {
+      announce('chat.live-restored');
+      sendQueued();
+    }
     if (kind === 'change' || kind === 'broadcast' || kind === 'reconnected') render();
   });
-  ttlTimer = setInterval(() => {
+  // The lifetime counts down while the chat is open.
+  setInterval(() => {
     if (session.isActive()) render();
   }, 30000);
-  return ttlTimer;
 }

@@ -6,6 +6,9 @@
 /** Subprotocol this client offers (STD1-WIRE-2). */
 const SUBPROTOCOL = 'stelgano.std-1';
 
+/** The reason of the 1008 close that ends a replaced record's sessions (STD1-JOIN-25). */
+export const RECORD_REPLACED = 'record_replaced';
+
 /** Same origin, `/ws`, nothing in the URL but the path (STD1-WIRE-1, STD1-SEC-5). */
 function socketUrl() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';

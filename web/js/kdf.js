@@ -2,7 +2,7 @@
 // started, and on the main thread otherwise (STD1-DRV-12). Web Crypto
 // reports no progress, so callers show an indeterminate indicator.
 
-import { deriveKey } from './std1.js';
+import { PBKDF2_ITERATIONS, deriveKey } from './std1.js';
 
 let worker = null;
 let workerBroken = false;
@@ -61,4 +61,32 @@ export async function deriveMessageKey(phone, roomId) {
     }
   }
   return deriveKey(phone, roomId);
+}
+
+/** Iterations of the calibration run: about 1/20 of the real derivation. */
+const CALIBRATION_ITERATIONS = 30000;
+let estimate = null;
+
+/**
+ * How long the 600,000-iteration derivation takes on this device, in ms,
+ * extrapolated from a short PBKDF2 run timed once per page. The key screen
+ * shows progress against it: an estimate measured here, not a guess
+ * (STD1-DRV-12). The run derives nothing anyone uses.
+ */
+export function estimateDeriveMs() {
+  if (!estimate) {
+    estimate = (async () => {
+      const subtle = globalThis.crypto.subtle;
+      const material = await subtle.importKey('raw', new TextEncoder().encode('calibration'), 'PBKDF2', false, ['deriveBits']);
+      const started = performance.now();
+      await subtle.deriveBits(
+        { name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(16), iterations: CALIBRATION_ITERATIONS },
+        material,
+        256,
+      );
+      const ms = (performance.now() - started) * (PBKDF2_ITERATIONS / CALIBRATION_ITERATIONS);
+      return Math.max(200, ms);
+    })().catch(() => 3000);
+  }
+  return estimate;
 }

@@ -6,18 +6,23 @@
 // creates history entries, and nothing in the address or title tells which
 // screen, number or room is open.
 
-export const SCREENS = ['entry', 'new', 'pair', 'deriving', 'connecting', 'chat', 'locked', 'expired'];
+export const SCREENS = ['entry', 'new', 'code', 'pair', 'deriving', 'chat', 'locked', 'expired'];
 
-/** Which screens may follow which. A transition outside this table is a bug, and is refused loudly. */
+/**
+ * Which screens may follow which. A transition outside this table is a bug,
+ * and is refused loudly. Joining, creating and unlocking happen in place on
+ * their own screens ("Opening…"); the key screen appears only when the key
+ * takes long (`deriving`).
+ */
 const NEXT = {
-  entry: ['new', 'pair', 'connecting', 'entry'],
-  new: ['entry', 'connecting', 'deriving', 'chat', 'locked', 'new', 'expired'],
-  pair: ['entry', 'connecting', 'pair'],
-  connecting: ['entry', 'new', 'pair', 'deriving', 'chat', 'locked', 'expired'],
+  entry: ['entry', 'new', 'pair', 'deriving', 'chat', 'expired'],
+  new: ['entry', 'new', 'code', 'expired'],
+  code: ['entry', 'code', 'deriving', 'chat', 'locked', 'expired'],
+  pair: ['entry', 'pair', 'deriving', 'chat', 'expired'],
   deriving: ['entry', 'chat', 'locked', 'expired'],
-  chat: ['locked', 'expired', 'entry', 'deriving', 'chat'],
-  locked: ['connecting', 'entry', 'locked', 'deriving', 'chat', 'expired'],
-  expired: ['entry'],
+  chat: ['entry', 'chat', 'code', 'deriving', 'locked', 'expired'],
+  locked: ['entry', 'locked', 'deriving', 'chat', 'expired'],
+  expired: ['entry', 'expired'],
 };
 
 export const NEUTRAL_TITLE = 'sTELgano';

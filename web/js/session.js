@@ -7,7 +7,7 @@
 // Nothing in this module is ever written to any storage: no cookie, no Web
 // Storage, no IndexedDB (STD1-SEC-4). A reload loses the session, by design.
 
-import { Connection, ConnectionLost } from './connection.js';
+import { Connection, ConnectionLost, RECORD_REPLACED } from './connection.js';
 import { accessHash, open, roomHash, seal, senderHash } from './std1.js';
 import { deriveMessageKey } from './kdf.js';
 
@@ -25,7 +25,10 @@ let s = null;
 let generation = 0;
 const listeners = new Set();
 
-/** `listener(kind, detail)`; kinds: change, broadcast, expired, erased, reconnecting. */
+/**
+ * `listener(kind, detail)`; kinds: change, broadcast, expired (detail: its
+ * cause, 'party', 'self' or 'ttl'), replaced, erased, reconnected.
+ */
 export function subscribe(listener) {
   listeners.add(listener);
 }
@@ -72,7 +75,11 @@ export async function prepare(phone, pin) {
     connected: false,
     established: false,
     locked: false,
+    lockCause: null,
     unlockFailures: 0,
+    lockNotice: null,
+    lastDeleted: null,
+    endingByMe: false,
     receiptsSent: new Set(),
     reconnectAttempt: 0,
     reconnectTimer: null,
@@ -187,6 +194,7 @@ function adoptJoined(ok) {
   s.ttl = ok.ttl_expires_at;
   s.awaitingParty = ok.awaiting_party;
   s.message = ok.current_message ? { ...ok.current_message, decrypted: false, plain: null } : null;
+  if (s.message) s.lastDeleted = null;
   s.receiptsSent.clear();
   decryptCurrent();
   emit('change');
@@ -241,6 +249,7 @@ function onBroadcast(event, data) {
   const m = s.message;
   switch (event) {
     case 'new_message':
+      s.lastDeleted = null;
       s.message = { ...data, decrypted: false, plain: null };
       decryptCurrent();
       break;
@@ -258,15 +267,22 @@ function onBroadcast(event, data) {
       }
       break;
     case 'message_deleted':
-      if (m && m.id === data.message_id) s.message = null;
+      if (m && m.id === data.message_id) {
+        s.lastDeleted = isMine(m) ? 'own' : 'other';
+        s.message = null;
+      }
       break;
     case 'party_paired':
       s.awaitingParty = false;
       break;
     case 'counterparty_typing':
       break;
+    case 'room_locked':
+      // STD1-JOIN-26, STD1-CLI-35: shown until the user dismisses it.
+      s.lockNotice = { at: new Date().toISOString(), until: data.locked_until };
+      break;
     case 'room_expired':
-      expired();
+      expired(data && data.cause);
       return;
     default:
       // Unknown broadcasts are ignored (STD1-WIRE-31).
@@ -281,16 +297,30 @@ function onClose(code, reason) {
     expired();
     return;
   }
+  if (code === 1008 && reason === RECORD_REPLACED) {
+    // STD1-CLI-36: our record was replaced; a rejoin with this PIN would
+    // only count failures against the room.
+    erase(false);
+    emit('replaced');
+    return;
+  }
   // Any other close ends the session on that connection (STD1-WIRE-5): rejoin.
   s.conn = null;
   s.connected = false;
   scheduleReconnect();
 }
 
-/** The room is gone: drop everything and say so (STD1-LIFE-9). */
-function expired() {
+/**
+ * The room is gone: drop everything and say so (STD1-LIFE-9), with what
+ * ended it (STD1-LIFE-11): the broadcast's cause when there was one;
+ * otherwise the lifetime if it has passed, and a party if not.
+ */
+function expired(cause) {
+  let why = cause;
+  if (!why) why = s && s.ttl && Date.parse(s.ttl) <= Date.now() ? 'ttl' : 'party';
+  if (why === 'party' && s && s.endingByMe) why = 'self';
   erase(false);
-  emit('expired');
+  emit('expired', why);
 }
 
 /** Exponential back-off from about 1 s to about 30 s, with jitter (STD1-CLI-22). */
@@ -326,7 +356,12 @@ async function reconnect() {
   const { reason, retry_after: retryAfter } = result.error;
   if (reason === 'locked' || reason === 'rate_limited') scheduleReconnect(Math.max(1, retryAfter || 1) * 1000);
   else if (reason === 'internal_error') scheduleReconnect();
-  else expired(); // not_found, unauthorized, sender_mismatch: our room is gone.
+  else if (reason === 'unauthorized' || reason === 'sender_mismatch') {
+    // The PIN that opened this session no longer does: our record was
+    // replaced while we were away (STD1-JOIN-25, STD1-CLI-36).
+    erase(false);
+    emit('replaced');
+  } else expired(); // not_found: our room is gone.
 }
 
 /**
@@ -394,7 +429,49 @@ export function sendTyping() {
 }
 
 export function expireRoom() {
-  return request('expire_room', {});
+  if (s) s.endingByMe = true;
+  return request('expire_room', {}).catch((error) => {
+    if (s) s.endingByMe = false;
+    throw error;
+  });
+}
+
+/** Forgets the room_locked notice once the user dismissed it. */
+export function dismissLockNotice() {
+  if (s) s.lockNotice = null;
+}
+
+/**
+ * Re-opens the other party's slot for a new PIN (STD1-JOIN-24) after the
+ * user typed their own PIN again (STD1-CLI-27): a PIN that does not give
+ * this session's access hash is refused here, costing the room nothing;
+ * a right one opens a fresh session on a new connection, and only that
+ * session sends `reopen_pairing`. Resolves `{ok}`, `{wrongPin}`,
+ * `{error}`, `{network}` or `{aborted}`.
+ */
+export async function reopenWithPin(pin, pairingHashHex) {
+  const me = s;
+  if (!me || !me.accessHash) return { aborted: true };
+  const typed = await accessHash(me.phone, pin);
+  if (s !== me) return { aborted: true };
+  if (typed !== me.accessHash) return { wrongPin: true };
+  if (me.reconnectTimer !== null) clearTimeout(me.reconnectTimer);
+  me.reconnectTimer = null;
+  if (me.conn) me.conn.close();
+  me.conn = null;
+  me.connected = false;
+  const joined = await join();
+  if (s !== me) return { aborted: true };
+  if (!joined.ok) {
+    scheduleReconnect();
+    return joined;
+  }
+  try {
+    const reply = await request('reopen_pairing', { pairing_hash: pairingHashHex });
+    return reply.ok ? { ok: true } : { error: reply.error };
+  } catch {
+    return { network: true };
+  }
 }
 
 export function resetPairing(pairingHashHex) {
@@ -407,7 +484,7 @@ export function resetPairing(pairingHashHex) {
  * the unlock needs and the lock screen never shows. Before a session is
  * established there is nothing to come back to, so the session is erased.
  */
-export function lock() {
+export function lock(cause = 'hand') {
   if (!s || s.locked) return null;
   if (!s.established) {
     erase();
@@ -416,6 +493,7 @@ export function lock() {
   generation += 1;
   dropConnection();
   s.locked = true;
+  s.lockCause = cause;
   s.key = null;
   s.keyJob = null;
   s.accessHash = null;
@@ -451,6 +529,7 @@ export async function unlock(pin) {
       }
     }
     if (result.error && result.error.reason === 'not_found') {
+      // STD1-LIFE-11: no broadcast told us why; the lifetime tells.
       expired();
       return { ...result, expiredRoom: true };
     }

@@ -81,7 +81,7 @@ export function foldDigits(text) {
  * Digits-only steg number and its structural validity (STD1-DRV-2).
  * `normalised` is returned for invalid input too, because the vectors pin it
  * and the screens use it to explain what is wrong. Country numbering plans
- * (STD1-CLI-2) are checked separately, in countries.js.
+ * (STD1-CLI-2) are checked separately, in phone.js.
  */
 export function normalisePhone(input) {
   const normalised = [...foldDigits(String(input))].filter((c) => c >= '0' && c <= '9').join('');

@@ -1,0 +1,2 @@
+// Arabic texts: filled in from en.js (same keys).
+export default {};

