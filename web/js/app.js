@@ -44,6 +44,7 @@ function clearPins() {
 
 function clearErrors() {
   for (const id of ERRORS) setText($(id), null);
+  setText($('entry-first-hint'), null);
 }
 
 /** An error under a field (or the form), by text key; focuses the field. */
@@ -253,7 +254,7 @@ async function onEntry(event) {
       // STD1-CLI-15: a wrong PIN, in neutral words; the number stays, the
       // PIN is emptied and focused; the pairing code is the secondary action.
       $('entry-pin').value = '';
-      setText($('entry-error'), 'entry.wrong-pin-first');
+      setText($('entry-first-hint'), 'entry.wrong-pin-first');
       fieldError('entry-pin', 'entry.wrong-pin', { count: result.error.attempts_remaining });
       return;
     }
@@ -415,7 +416,7 @@ function resetCodeScreen() {
   setMasked('code-number', true);
 }
 
-/** The room's lifetime, said when it is created (STD1-CLI-21). */
+/** The room's lifetime, said when it is created (STD1-CLI-21), in the largest unit that is at least 2. */
 function renderLifetimeLine(element) {
   const s = session.current();
   if (!s || !s.ttl) {
@@ -423,8 +424,13 @@ function renderLifetimeLine(element) {
     return;
   }
   const ends = new Date(s.ttl);
-  const days = Math.max(1, Math.round((ends.getTime() - Date.now()) / 86400000));
-  setText(element, 'lifetime.created', { date: formatDateTime(ends), count: days });
+  const total = Math.max(0, ends.getTime() - Date.now());
+  const hours = total / 3600000;
+  let duration;
+  if (hours >= 48) duration = t('duration.days', { count: Math.round(hours / 24) });
+  else if (hours >= 2) duration = t('duration.hours', { count: Math.round(hours) });
+  else duration = t('duration.minutes', { count: Math.max(1, Math.round(total / 60000)) });
+  setText(element, 'lifetime.created', { date: formatDateTime(ends), duration });
 }
 
 function showCode(mode, code) {
@@ -641,6 +647,7 @@ function init() {
   onLanguageChange(() => {
     picker.relabel();
     chat.render();
+    if (codeShown && codeShown.mode === 'create') renderLifetimeLine($('code-lifetime'));
   });
   clearAllFields();
   chat.init({ onCode: (mode, code) => showCode(mode, code) });

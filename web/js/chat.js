@@ -41,6 +41,13 @@ export function announce(key, params) {
 
 function setError(key, params) {
   setText($('chat-error'), key, params);
+  if (key) setText($('chat-note'), null);
+}
+
+/** A status of the composer that is not an error (a message waiting to go out). */
+function setNote(key) {
+  setText($('chat-note'), key);
+  if (key) setText($('chat-error'), null);
 }
 
 function hideTyping() {
@@ -317,7 +324,7 @@ async function onSubmit(event) {
   if (!s.connected && !editingId) {
     // STD1-CLI-30: sent once back, if still the user's turn and unanswered.
     queued = { text, replaces: s.message ? s.message.id : null };
-    setError('chat.queued');
+    setNote('chat.queued');
     render();
     return;
   }
@@ -330,6 +337,7 @@ async function sendQueued() {
   if (!queued || !s || !s.connected || !s.key) return;
   const draft = queued;
   queued = null;
+  setNote(null);
   const current = s.message ? s.message.id : null;
   if (current !== draft.replaces || session.isMine(s.message) || $('chat-input').value !== draft.text) {
     setError('chat.queue-stale');
@@ -519,7 +527,7 @@ export function clear() {
   sending = false;
   queued = null;
   if (watcher) watcher.disarm();
-  for (const id of ['chat-message', 'chat-meta', 'chat-status', 'chat-error', 'chat-live', 'chat-lifetime', 'chat-connection', 'chat-locked-text', 'chat-number-status', 'chat-reopen-error', 'chat-turn', 'chat-empty']) {
+  for (const id of ['chat-message', 'chat-meta', 'chat-status', 'chat-error', 'chat-note', 'chat-live', 'chat-lifetime', 'chat-connection', 'chat-locked-text', 'chat-number-status', 'chat-reopen-error', 'chat-turn', 'chat-empty']) {
     setText($(id), null);
   }
   $('chat-number').textContent = '';
@@ -545,7 +553,7 @@ export function init(options = {}) {
     if (queued) {
       // Changing a queued draft takes it back: it is sent when the user says so.
       queued = null;
-      setError(null);
+      setNote(null);
       render();
     }
     enforceLimit();

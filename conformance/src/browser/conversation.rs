@@ -4,11 +4,11 @@
 //! and a returning login, and the end of the room. On the way every screen
 //! is checked with axe-core and photographed.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::hygiene;
+use super::look::Recorder;
 use super::page::{Page, js_string};
-use super::{axe, hygiene};
 
 /// What the run typed, so that the blindness check can look for it.
 #[derive(Debug, Default, Clone)]
@@ -27,30 +27,20 @@ pub struct Conversation {
     pub steps: Vec<String>,
     /// The step that failed, and why.
     pub failure: Option<String>,
-    /// axe-core's findings per screen.
-    pub axe: Vec<(String, Result<Vec<String>, String>)>,
     pub secrets: Secrets,
     /// Submit to chat screen, PBKDF2 included.
     pub timings: Vec<(String, Duration)>,
-    /// Screenshots written.
-    pub screenshots: Vec<PathBuf>,
     /// What the hygiene checks found, each with where.
     pub hygiene: Vec<String>,
 }
 
-/// Where screenshots go, and axe-core's source.
-pub struct Options {
-    pub screenshots: Option<PathBuf>,
-    pub axe_source: Option<String>,
-}
-
-/// True when a screen's error element shows text.
-const ERROR_SHOWN: &str = "['entry-error', 'pair-error', 'new-error', 'lock-error']\
-    .some((id) => { const e = document.getElementById(id); return e && e.offsetParent !== null && e.textContent.trim().length > 0; })";
+/// True when an error element of the screen shows text.
+pub const ERROR_SHOWN: &str = "[...document.querySelectorAll('.error')]\
+    .some((e) => e.offsetParent !== null && e.textContent.trim().length > 0)";
 
 /// Random lowercase letters: PINs and texts no page or protocol field
 /// would contain by chance.
-fn letters(n: usize) -> Result<String, String> {
+pub fn letters(n: usize) -> Result<String, String> {
     let mut bytes = vec![0_u8; n];
     getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
     Ok(bytes.iter().map(|b| char::from(b'a' + b % 26)).collect())
@@ -58,27 +48,12 @@ fn letters(n: usize) -> Result<String, String> {
 
 /// Plays the conversation with Alice in `a` and Bob in `b`, both on the
 /// client at `base` (`http://host:port/`).
-pub async fn run(a: Page<'_>, b: Page<'_>, base: &str, options: &Options) -> Conversation {
+pub async fn run(a: Page<'_>, b: Page<'_>, base: &str, rec: &mut Recorder) -> Conversation {
     let mut c = Conversation::default();
-    if let Err(e) = play(&a, &b, base, options, &mut c).await {
+    if let Err(e) = play(&a, &b, base, rec, &mut c).await {
         c.failure = Some(e);
     }
     c
-}
-
-async fn look(page: &Page<'_>, screen: &str, options: &Options, c: &mut Conversation) {
-    if let Some(source) = &options.axe_source {
-        let found = axe::violations(page.client, source).await;
-        c.axe.push((screen.to_owned(), found));
-    }
-    if let Some(dir) = &options.screenshots
-        && let Ok(png) = page.screenshot().await
-    {
-        let path = dir.join(format!("{:02}-{screen}.png", c.screenshots.len() + 1));
-        if std::fs::create_dir_all(dir).is_ok() && std::fs::write(&path, png).is_ok() {
-            c.screenshots.push(path);
-        }
-    }
 }
 
 fn done(c: &mut Conversation, step: &str) {
@@ -99,11 +74,80 @@ async fn inspect(page: &Page<'_>, when: &str, c: &mut Conversation) {
     }
 }
 
+/// A new channel by `page` with `pin`: the number it generated, the
+/// pairing code it showed, and the time from submit to the code screen.
+/// Leaves the page on the code screen.
+pub async fn create_channel(
+    page: &Page<'_>,
+    pin: &str,
+) -> Result<(String, String, Duration), String> {
+    page.click("entry-new").await?;
+    page.wait_screen(&["new"]).await?;
+    page.click("new-generate").await?;
+    page.wait_until(
+        "a generated number",
+        "document.getElementById('new-number').value.length > 6",
+    )
+    .await?;
+    page.fill("new-pin", pin).await?;
+    page.fill("new-pin-confirm", pin).await?;
+    let submitted = Instant::now();
+    page.click("new-create").await?;
+    page.wait_until(
+        "the pairing code",
+        "(document.getElementById('new-pairing-code') || {}).textContent?.trim().length >= 8",
+    )
+    .await?;
+    let took = submitted.elapsed();
+    if page.screen().await? != "code" {
+        return Err(format!(
+            "{}: the pairing code is not on the code screen",
+            page.name
+        ));
+    }
+    let number = page.text("code-number").await?;
+    let code = page.text("new-pairing-code").await?;
+    Ok((number, code, took))
+}
+
+/// The first join with a pairing code, the PIN typed twice (STD1-CLI-26),
+/// from a fresh load; returns the time from submit to the chat.
+pub async fn join_with_code(
+    page: &Page<'_>,
+    base: &str,
+    number: &str,
+    code: &str,
+    pin: &str,
+) -> Result<Duration, String> {
+    page.open(base).await?;
+    page.click("entry-pair").await?;
+    page.wait_screen(&["pair"]).await?;
+    page.fill("pair-number", number).await?;
+    page.fill("pair-code", code).await?;
+    page.fill("pair-pin", pin).await?;
+    page.fill("pair-pin-confirm", pin).await?;
+    let submitted = Instant::now();
+    page.click("pair-submit").await?;
+    page.wait_screen(&["chat"]).await?;
+    Ok(submitted.elapsed())
+}
+
+/// A returning login with the number and PIN; returns the time from
+/// submit to the chat.
+pub async fn login(page: &Page<'_>, number: &str, pin: &str) -> Result<Duration, String> {
+    page.fill("entry-number", number).await?;
+    page.fill("entry-pin", pin).await?;
+    let submitted = Instant::now();
+    page.click("entry-submit").await?;
+    page.wait_screen(&["chat"]).await?;
+    Ok(submitted.elapsed())
+}
+
 async fn play(
     a: &Page<'_>,
     b: &Page<'_>,
     base: &str,
-    options: &Options,
+    rec: &mut Recorder,
     c: &mut Conversation,
 ) -> Result<(), String> {
     let pin_a = format!("a-{}", letters(8)?);
@@ -119,9 +163,8 @@ async fn play(
     c.secrets.plaintexts = texts.to_vec();
 
     // Alice makes a new channel (STD1-CLI-12, STD1-CLI-13, STD1-CLI-14).
-    a.client.goto(base).await.map_err(|e| e.to_string())?;
-    a.wait_screen(&["entry"]).await?;
-    look(a, "entry", options, c).await;
+    a.open(base).await?;
+    rec.look(a, "entry").await;
     for problem in hygiene::field_attributes(a.client).await {
         c.hygiene.push(format!("fields: {problem}"));
     }
@@ -134,30 +177,20 @@ async fn play(
         "document.getElementById('new-number').value.length > 6",
     )
     .await?;
-    look(a, "new-channel", options, c).await;
-    let number = a.prop("new-number", "value").await?;
-    c.secrets.number = number.as_str().unwrap_or_default().to_owned();
-    a.fill("new-pin", &pin_a).await?;
-    a.fill("new-pin-confirm", &pin_a).await?;
-    let submitted = Instant::now();
-    a.click("new-create").await?;
-    a.wait_until(
-        "the pairing code",
-        "(document.getElementById('new-pairing-code') || {}).textContent?.trim().length >= 8",
-    )
-    .await?;
-    c.timings.push(("create".into(), submitted.elapsed()));
-    c.secrets.pairing_code = a.text("new-pairing-code").await?;
-    look(a, "pairing-code", options, c).await;
+    rec.look(a, "new-channel").await;
+    let (number, code, took) = create_channel_here(a, &pin_a).await?;
+    c.timings.push(("create".into(), took));
+    c.secrets.number = number;
+    c.secrets.pairing_code = code;
+    rec.look(a, "pairing-code").await;
     a.click("new-continue").await?;
     a.wait_screen(&["chat"]).await?;
-    look(a, "chat-awaiting", options, c).await;
+    rec.look(a, "chat-awaiting").await;
     done(c, "Alice created a channel and was shown its pairing code");
 
     // A number too short for any plan is refused with a message, before
     // anything is sent (STD1-CLI-2).
-    b.client.goto(base).await.map_err(|e| e.to_string())?;
-    b.wait_screen(&["entry"]).await?;
+    b.open(base).await?;
     b.fill("entry-number", "+1 555").await?;
     b.fill("entry-pin", &pin_b).await?;
     b.click("entry-submit").await?;
@@ -166,48 +199,38 @@ async fn play(
     if b.screen().await? != "entry" {
         return Err("an invalid number left the entry screen".into());
     }
-    look(b, "entry-invalid-number", options, c).await;
+    rec.look(b, "entry-invalid-number").await;
     done(c, "an invalid number was refused with a message");
 
     // Joining with the creator's PIN and the code matches the creator's
     // record: the client must stop and ask for another PIN (STD1-CLI-16).
-    b.fill("entry-number", &c.secrets.number).await?;
-    b.fill("entry-pin", &pin_a).await?;
     b.click("entry-pair").await?;
     b.wait_screen(&["pair"]).await?;
+    b.fill("pair-number", &c.secrets.number).await?;
     b.fill("pair-code", &c.secrets.pairing_code).await?;
+    b.fill("pair-pin", &pin_a).await?;
+    b.fill("pair-pin-confirm", &pin_a).await?;
     b.click("pair-submit").await?;
-    b.wait_until("a request for another PIN", ERROR_SHOWN)
-        .await?;
+    b.wait_key("pair-pin-error", "entry.same-pin").await?;
     if b.screen().await? == "chat" {
         return Err("joining with the creator's PIN reached the chat".into());
     }
+    rec.look(b, "pair-same-pin").await;
     done(
         c,
         "joining with the creator's PIN was stopped with a request for another PIN",
     );
 
-    // Bob joins with the number, his PIN and the code (STD1-CLI-15).
-    b.client.goto(base).await.map_err(|e| e.to_string())?;
-    b.wait_screen(&["entry"]).await?;
-    b.fill("entry-number", &c.secrets.number).await?;
-    b.fill("entry-pin", &pin_b).await?;
-    let submitted = Instant::now();
-    b.click("entry-submit").await?;
-    if b.wait_screen(&["pair", "chat"]).await? == "pair" {
-        look(b, "pair", options, c).await;
-        b.fill("pair-code", &c.secrets.pairing_code).await?;
-        b.click("pair-submit").await?;
-        b.wait_screen(&["chat"]).await?;
-    }
-    c.timings.push(("pair".into(), submitted.elapsed()));
+    // Bob joins with the number, his PIN twice and the code (STD1-CLI-26).
+    let took = join_with_code(b, base, &c.secrets.number, &c.secrets.pairing_code, &pin_b).await?;
+    c.timings.push(("pair".into(), took));
     done(c, "Bob joined with the pairing code");
 
     // Alice sends; Bob reads; Alice sees it read (STD1-MSG-2, STD1-CLI-19).
     send(a, &texts[0]).await?;
     expect_message(a, &texts[0], "sent").await?;
     expect_message(b, &texts[0], "received").await?;
-    look(b, "chat-received", options, c).await;
+    rec.look(b, "chat-received").await;
     a.wait_until(
         "the read receipt",
         "document.getElementById('chat-message')?.dataset.read === 'true'",
@@ -217,46 +240,58 @@ async fn play(
     inspect(a, "in the chat", c).await;
     inspect(b, "in the chat", c).await;
 
-    // Turn-taking: Alice may not send again (STD1-CLI-18).
-    if a.prop("chat-send", "disabled").await? != serde_json::Value::Bool(true)
-        || !a.visible("chat-turn").await?
-    {
-        return Err("Alice could send twice in a row, or no reason was shown".into());
+    // Turn-taking: Alice may not send again; the composer gives way to the
+    // waiting card (STD1-CLI-18).
+    if a.visible("chat-form").await? || !a.visible("chat-waiting").await? {
+        return Err(
+            "Alice could write again while her message was current, or no waiting card was shown"
+                .into(),
+        );
     }
-    look(a, "chat-wait-turn", options, c).await;
+    rec.look(a, "chat-wait-turn").await;
     done(
         c,
-        "Alice's send was disabled with a reason while her message was current",
+        "Alice's composer gave way to the waiting card while her message was current",
     );
 
-    // A paste of 2,800 euro signs (8,400 UTF-8 bytes) is over what may
-    // be encrypted: refused with a message, and not sent (STD1-CLI-17;
-    // the traffic check confirms no ciphertext that long left the page).
-    b.client
-        .execute(
-            "const e = document.getElementById('chat-input'); e.value = '\\u20ac'.repeat(2800); e.dispatchEvent(new Event('input', { bubbles: true }));",
-            vec![],
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    b.click("chat-send").await?;
-    b.wait_until(
-        "the overlong message refused",
-        "(document.getElementById('chat-error') || {}).textContent?.trim().length > 0",
+    // A paste of 2,800 euro signs (8,400 UTF-8 bytes) does not fit: the
+    // composer keeps the part that does and says so, and never holds more
+    // than can be encrypted (STD1-CLI-17).
+    b.js(
+        "const e = document.getElementById('chat-input'); e.value = '\\u20ac'.repeat(2800); e.dispatchEvent(new Event('input', { bubbles: true }));",
+        vec![],
     )
     .await?;
+    b.wait_key("chat-error", "chat.truncated").await?;
+    let bytes = b
+        .js(
+            "return new TextEncoder().encode(document.getElementById('chat-input').value).length;",
+            vec![],
+        )
+        .await?;
+    if bytes.as_u64().is_none_or(|n| n > 8176 || n < 8170) {
+        return Err(format!(
+            "after the overlong paste the composer holds {bytes} bytes"
+        ));
+    }
     expect_message(b, &texts[0], "received").await?;
-    done(c, "Bob's overlong message was refused with a message");
+    done(
+        c,
+        "Bob's overlong paste was cut to what fits, with a message",
+    );
 
     send(b, &texts[1]).await?;
     expect_message(a, &texts[1], "received").await?;
     done(c, "Bob replied");
 
-    // Bob locks (STD1-CLI-9); Alice writes, edits and deletes meanwhile.
+    // Bob locks (STD1-CLI-9, STD1-CLI-28); Alice writes, edits and deletes meanwhile.
     b.click("chat-lock").await?;
     b.wait_screen(&["locked"]).await?;
+    if b.text_key("lock-reason").await? != "locked.by-hand" {
+        return Err("the lock screen does not say the user locked it".into());
+    }
     inspect(b, "when locked", c).await;
-    look(b, "locked", options, c).await;
+    rec.look(b, "locked").await;
     let locked_text = b.visible_text().await?;
     for secret in [&c.secrets.number, &texts[0], &texts[1]] {
         if locked_text.contains(secret.as_str()) {
@@ -278,6 +313,7 @@ async fn play(
     .await?;
     done(c, "Alice edited her unread message while Bob was locked");
     a.click("chat-delete").await?;
+    a.click("chat-delete-confirm").await?;
     a.wait_until(
         "the message gone",
         "(() => { const m = document.getElementById('chat-message'); return !m || m.hidden || m.offsetParent === null; })()",
@@ -295,7 +331,7 @@ async fn play(
         "(document.getElementById('lock-error') || {}).textContent?.trim().length > 0",
     )
     .await?;
-    look(b, "locked-wrong-pin", options, c).await;
+    rec.look(b, "locked-wrong-pin").await;
     b.fill("lock-pin", &pin_b).await?;
     let submitted = Instant::now();
     b.click("lock-submit").await?;
@@ -320,26 +356,28 @@ async fn play(
         return Err(format!("after the panic route the address is {url}"));
     }
     done(c, "the panic route left the entry screen at /");
-    a.fill("entry-number", &c.secrets.number).await?;
-    a.fill("entry-pin", &pin_a).await?;
-    let submitted = Instant::now();
-    a.click("entry-submit").await?;
-    a.wait_screen(&["chat"]).await?;
-    c.timings.push(("login".into(), submitted.elapsed()));
+    let took = login(a, &c.secrets.number, &pin_a).await?;
+    c.timings.push(("login".into(), took));
     expect_message(a, &texts[4], "sent").await?;
     done(c, "Alice logged in again and found her message");
 
-    // Another tab in front hides the page, which locks it (STD1-CLI-10);
-    // Alice comes back and unlocks.
-    hide_and_return(a, base).await?;
+    // Another tab in front hides the page, which locks it (STD1-CLI-10)
+    // and says why (STD1-CLI-28); Alice comes back and unlocks.
+    a.hide_and_return(base).await?;
     a.wait_screen(&["locked"]).await?;
+    if a.text_key("lock-reason").await? != "locked.hidden" {
+        return Err("the lock screen does not say the page was hidden".into());
+    }
     a.fill("lock-pin", &pin_a).await?;
     a.click("lock-submit").await?;
     a.wait_screen(&["chat"]).await?;
-    done(c, "hiding Alice's page locked it, and she unlocked it");
+    done(
+        c,
+        "hiding Alice's page locked it, said why, and she unlocked it",
+    );
 
-    // Bob ends the room; both see it end, with nothing left (STD1-LIFE-2,
-    // STD1-LIFE-9).
+    // Bob ends the room; both see it end, with nothing left and who ended
+    // it (STD1-LIFE-2, STD1-LIFE-9, STD1-LIFE-11).
     b.click("chat-expire").await?;
     b.click("chat-expire-confirm").await?;
     for page in [a, b] {
@@ -352,7 +390,7 @@ async fn play(
             ));
         }
     }
-    look(a, "expired", options, c).await;
+    rec.look(a, "expired").await;
     inspect(a, "after the end", c).await;
     inspect(b, "after the end", c).await;
     done(
@@ -366,11 +404,7 @@ async fn play(
     b.click("expired-home").await?;
     b.wait_screen(&["entry"]).await?;
     keyboard_login(b, &c.secrets.number, &pin_b).await?;
-    b.wait_until(
-        "the not-found message",
-        "(document.getElementById('entry-error') || {}).textContent?.trim().length > 0",
-    )
-    .await?;
+    b.wait_until("the not-found message", ERROR_SHOWN).await?;
     if b.screen().await? != "entry" {
         return Err("a join of an ended room left the entry screen".into());
     }
@@ -381,13 +415,31 @@ async fn play(
     Ok(())
 }
 
-async fn send(page: &Page<'_>, text: &str) -> Result<(), String> {
+/// [`create_channel`] from the new-channel screen the page is on.
+async fn create_channel_here(
+    page: &Page<'_>,
+    pin: &str,
+) -> Result<(String, String, Duration), String> {
+    page.fill("new-pin", pin).await?;
+    page.fill("new-pin-confirm", pin).await?;
+    let submitted = Instant::now();
+    page.click("new-create").await?;
+    page.wait_screen(&["code"]).await?;
+    let took = submitted.elapsed();
+    Ok((
+        page.text("code-number").await?,
+        page.text("new-pairing-code").await?,
+        took,
+    ))
+}
+
+pub async fn send(page: &Page<'_>, text: &str) -> Result<(), String> {
     page.fill("chat-input", text).await?;
     page.click("chat-send").await
 }
 
 /// Waits until the page's current message is `text` on `side`.
-async fn expect_message(page: &Page<'_>, text: &str, side: &str) -> Result<(), String> {
+pub async fn expect_message(page: &Page<'_>, text: &str, side: &str) -> Result<(), String> {
     page.wait_until(
         &format!("the {side} message {text:?}"),
         &format!(
@@ -447,7 +499,13 @@ async fn keyboard_login(page: &Page<'_>, number: &str, pin: &str) -> Result<(), 
         tabs += 1;
     }
     page.type_focused(number).await?;
-    page.type_focused(TAB).await?;
+    // The number's Show button sits between the two fields.
+    for _ in 0..2 {
+        page.type_focused(TAB).await?;
+        if page.focused().await? == "entry-pin" {
+            break;
+        }
+    }
     if page.focused().await? != "entry-pin" {
         return Err(format!(
             "{}: Tab from the number did not reach the PIN",
@@ -456,21 +514,4 @@ async fn keyboard_login(page: &Page<'_>, number: &str, pin: &str) -> Result<(), 
     }
     page.type_focused(pin).await?;
     page.type_focused(ENTER).await
-}
-
-/// Opens a tab in front of the page, loads the client there (which takes
-/// the old page's `visibilitychange` to hidden time to be handled), then
-/// closes it and returns.
-async fn hide_and_return(page: &Page<'_>, base: &str) -> Result<(), String> {
-    let err = |e: fantoccini::error::CmdError| format!("{}: {e}", page.name);
-    let original = page.client.window().await.map_err(err)?;
-    let tab = page.client.new_window(true).await.map_err(err)?;
-    page.client
-        .switch_to_window(tab.handle)
-        .await
-        .map_err(err)?;
-    page.client.goto(base).await.map_err(err)?;
-    page.wait_screen(&["entry"]).await?;
-    page.client.close_window().await.map_err(err)?;
-    page.client.switch_to_window(original).await.map_err(err)
 }

@@ -104,29 +104,68 @@ impl Driver {
     }
 
     /// A new headless browser with a profile of its own, sized like a
-    /// phone.
+    /// phone (390×844 CSS pixels), in the light theme and English.
     pub async fn session(&self, name: &str) -> Result<Client, DriverError> {
-        self.session_with(name, &[]).await
+        self.session_as(name, &Look::default()).await
     }
 
     /// A new headless browser for looking at a page the way a desktop
     /// screenshot shows it: without scrollbars, which a headless window
     /// otherwise paints into the picture. The caller sizes the window.
     pub async fn desktop_session(&self, name: &str) -> Result<Client, DriverError> {
-        self.session_with(name, &["--hide-scrollbars"]).await
+        self.session_as(
+            name,
+            &Look {
+                desktop: true,
+                ..Look::default()
+            },
+        )
+        .await
     }
 
-    async fn session_with(&self, name: &str, extra: &[&str]) -> Result<Client, DriverError> {
+    /// A new headless browser as `look` describes it: the colour scheme
+    /// it prefers, the language it asks for, a desktop window, or no
+    /// JavaScript at all.
+    pub async fn session_as(&self, name: &str, look: &Look) -> Result<Client, DriverError> {
         let profile = self.profiles.join(name);
         std::fs::create_dir_all(&profile).map_err(DriverError::Spawn)?;
         let mut args = chromium_args(&profile);
-        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let mut prefs = serde_json::Map::new();
+        if look.desktop {
+            args.retain(|a| !a.starts_with("--window-size="));
+            args.push("--window-size=1280,800".into());
+            args.push("--hide-scrollbars".into());
+        }
+        if look.dark {
+            // prefers-color-scheme: dark for the page (STD1-CLI-32).
+            args.push("--force-dark-mode".into());
+        }
+        if let Some(language) = look.language {
+            args.push(format!("--lang={language}"));
+            args.push(format!("--accept-lang={language}"));
+            prefs.insert("intl.accept_languages".into(), json!(language));
+        }
+        if !look.javascript {
+            prefs.insert(
+                "profile.managed_default_content_settings.javascript".into(),
+                json!(2),
+            );
+        }
+        let mut options = json!({
+            "binary": self.chromium,
+            "args": args,
+            "prefs": prefs,
+        });
+        if !look.desktop {
+            // A phone's viewport exactly: a window cannot be narrower than
+            // about 500 px, so the page is given a 390×844 touch screen.
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 2.0, "touch": true, "mobile": true },
+            });
+        }
         let capabilities = json!({
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": self.chromium,
-                "args": args,
-            },
+            "goog:chromeOptions": options,
         });
         let serde_json::Value::Object(capabilities) = capabilities else {
             return Err(DriverError::Session("capabilities".into()));
@@ -136,6 +175,28 @@ impl Driver {
             .connect(&format!("http://127.0.0.1:{}", self.port))
             .await
             .map_err(|e| DriverError::Session(e.to_string()))
+    }
+}
+
+/// How a browser session looks at the client: a phone in the light theme
+/// and English, unless changed.
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    pub dark: bool,
+    pub language: Option<&'static str>,
+    /// A 1280×800 window instead of a phone's 390×844.
+    pub desktop: bool,
+    pub javascript: bool,
+}
+
+impl Default for Look {
+    fn default() -> Self {
+        Self {
+            dark: false,
+            language: None,
+            desktop: false,
+            javascript: true,
+        }
     }
 }
 
@@ -153,7 +214,7 @@ fn chromium_args(profile: &Path) -> Vec<String> {
         "--disable-sync",
         "--disable-quic",
         "--no-first-run",
-        "--window-size=412,915",
+        "--window-size=390,844",
     ]
     .iter()
     .map(|s| (*s).to_owned())

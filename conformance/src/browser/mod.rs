@@ -7,8 +7,17 @@
 //!   recomputed by the client's module in the browser's Web Crypto and
 //!   compared with the Rust spec crate;
 //! * `browser/conversation`: two browsers hold a whole conversation;
+//! * the slips of spec §12.5, each its own check (`slips.rs`): a PIN
+//!   mistyped when joining, a slot re-opened after one, app switches, a
+//!   returning wrong PIN, national numbers, typed spacing, a lost
+//!   connection while writing, the number to share, the in-place opening,
+//!   the lifetime, the waiting card and delete, emoji at the limit, Arabic,
+//!   a lock by guessing, who ended the room;
+//! * the client in other browsers (`presentation.rs`): dark, Spanish and
+//!   the language switch, a desktop window, no JavaScript;
 //! * `browser/axe-<screen>`: axe-core finds no WCAG 2.2 A/AA violation on
-//!   each screen the conversation passes (STD1-CLI-24);
+//!   each screen looked at, in each theme and language (STD1-CLI-24);
+//! * `browser/layout`: no screen is wider than its viewport (STD1-CLI-24);
 //! * `browser/hygiene`: no storage, cookies, service worker or manifest,
 //!   the address always `/`, a neutral title, and secret fields that
 //!   password managers, keyboards and translators leave alone;
@@ -29,8 +38,11 @@ pub mod blindness;
 pub mod conversation;
 pub mod driver;
 pub mod hygiene;
+pub mod look;
 pub mod page;
+pub mod presentation;
 pub mod proxy;
+pub mod slips;
 pub mod traffic;
 pub mod vectors;
 
@@ -42,8 +54,9 @@ use stelgano_spec::derive::{Phone, enc_key};
 use stelgano_spec::ids::RoomId;
 
 use crate::report::{CheckResult, Verdict};
-use conversation::{Conversation, Options};
+use conversation::Conversation;
 use driver::{Browsers, Driver};
+use look::Recorder;
 use page::Page;
 use proxy::RecordingProxy;
 
@@ -73,6 +86,8 @@ pub fn requirements() -> Vec<&'static str> {
         .chain(&hygiene::REQUIREMENTS)
         .chain(&traffic::REQUIREMENTS)
         .chain(&admin::REQUIREMENTS)
+        .chain(&slips::REQUIREMENTS)
+        .chain(&presentation::REQUIREMENTS)
         .chain(&["STD1-CLI-1", "STD1-CLI-24", "STD1-SRV-2"])
         .copied()
         .collect();
@@ -184,8 +199,12 @@ pub async fn run(
         Ok(d) => d,
         Err(e) => return (fail_all(e.to_string()), summary),
     };
-    let (alice, bob) = match tokio::try_join!(driver.session("alice"), driver.session("bob")) {
-        Ok(pair) => pair,
+    let (alice, bob, carol) = match tokio::try_join!(
+        driver.session("alice"),
+        driver.session("bob"),
+        driver.session("carol")
+    ) {
+        Ok(three) => three,
         Err(e) => return (fail_all(e.to_string()), summary),
     };
     let base = format!("http://{}/", proxy.addr);
@@ -197,27 +216,26 @@ pub async fn run(
         Err(e) => results.extend(fail_all(format!("loading the client: {e}"))),
     }
 
-    let options = Options {
-        screenshots,
-        axe_source: Some(axe_source),
-    };
-    let conversation = conversation::run(
-        Page {
-            name: "Alice",
-            client: &alice,
-        },
-        Page {
-            name: "Bob",
-            client: &bob,
-        },
-        &base,
-        &options,
-    )
-    .await;
-    let _ = alice.close().await;
-    let _ = bob.close().await;
+    let mut rec = Recorder::new(Some(axe_source.clone()), screenshots.clone());
+    let page = |name, client| Page { name, client };
+    let conversation =
+        conversation::run(page("Alice", &alice), page("Bob", &bob), &base, &mut rec).await;
     results.push(conversation_check(&conversation, started.elapsed()));
-    for (screen, found) in &conversation.axe {
+    let mut timings = conversation.timings.clone();
+    let stage = slips::Stage {
+        a: page("Alice", &alice),
+        b: page("Bob", &bob),
+        c: page("Carol", &carol),
+        base: base.clone(),
+        upstream,
+        ws_url: ws_url.to_owned(),
+    };
+    results.extend(slips::run(&stage, &mut rec, &mut timings).await);
+    results.extend(presentation::run(&driver, &stage.b, &base, &mut rec).await);
+    for client in [&alice, &bob, &carol] {
+        let _ = client.clone().close().await;
+    }
+    for (screen, found) in &rec.axe {
         let verdict = match found {
             Ok(v) if v.is_empty() => Verdict::Pass,
             Ok(v) => Verdict::Fail(format!("{} violations: {}", v.len(), v.join("; "))),
@@ -231,6 +249,26 @@ pub async fn run(
             Duration::ZERO,
         ));
     }
+    let layout = if rec.overflow.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "wider than the viewport: {}",
+            rec.overflow.join("; ")
+        ))
+    };
+    let mut layout = CheckResult::new(
+        "browser",
+        "layout",
+        ids(&["STD1-CLI-24"]),
+        layout,
+        Duration::ZERO,
+    );
+    layout.detail = Some(format!(
+        "{} screens looked at without horizontal scrolling",
+        rec.axe.len()
+    ));
+    results.push(layout);
     // Decoded once, read by both checks.
     let decoded = blindness::decode(&proxy.recorded()).map_err(|e| e.to_string());
     results.push(blindness_check(&decoded, &conversation, &mut summary));
@@ -247,8 +285,8 @@ pub async fn run(
         hygiene,
         Duration::ZERO,
     ));
-    summary.timings = conversation.timings.clone();
-    summary.screenshots = conversation.screenshots.clone();
+    summary.timings = timings;
+    summary.screenshots = rec.screenshots.clone();
     // Last, so that its counters include every message the conversation
     // sent; in a browser of its own, straight to the server (`admin.rs`).
     summary.admin = match admin {
@@ -257,8 +295,8 @@ pub async fn run(
                 &driver,
                 upstream,
                 credentials,
-                options.axe_source.as_deref().unwrap_or_default(),
-                options.screenshots.as_deref(),
+                &axe_source,
+                screenshots.as_deref(),
             )
             .await;
             results.extend(look.checks);

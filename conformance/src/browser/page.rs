@@ -80,9 +80,8 @@ impl Page<'_> {
 
     /// The text of whichever error element the screen shows, for reports.
     async fn visible_error(&self) -> String {
-        let script = "return ['entry-error','new-error','pair-error','lock-error']\
-            .map((id) => document.getElementById(id))\
-            .filter((e) => e && e.offsetParent !== null && e.textContent.trim())\
+        let script = "return [...document.querySelectorAll('.error')]\
+            .filter((e) => e.offsetParent !== null && e.textContent.trim())\
             .map((e) => e.id + ': ' + e.textContent.trim()).join('; ');";
         match self.client.execute(script, vec![]).await {
             Ok(Value::String(s)) if !s.is_empty() => format!(" (shown: {s})"),
@@ -177,6 +176,86 @@ impl Page<'_> {
     /// A PNG of the page.
     pub async fn screenshot(&self) -> Result<Vec<u8>, String> {
         self.client.screenshot().await.map_err(|e| self.err(e))
+    }
+}
+
+impl Page<'_> {
+    /// Runs a script (its `arguments` are `args`) and returns its value.
+    pub async fn js(&self, script: &str, args: Vec<Value>) -> Result<Value, String> {
+        self.client
+            .execute(script, args)
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// A script's boolean answer.
+    pub async fn truth(&self, expression: &str) -> Result<bool, String> {
+        Ok(self
+            .js(&format!("return Boolean({expression});"), vec![])
+            .await?
+            == Value::Bool(true))
+    }
+
+    /// Loads the client afresh: nothing of the last visit survives a load
+    /// (STD1-CLI-4), so one browser serves several independent checks.
+    pub async fn open(&self, base: &str) -> Result<(), String> {
+        self.client.goto(base).await.map_err(|e| self.err(e))?;
+        self.wait_screen(&["entry"]).await.map(drop)
+    }
+
+    /// Switches the page's language with its own selector, in place
+    /// (STD1-CLI-32).
+    pub async fn set_language(&self, code: &str) -> Result<(), String> {
+        self.js(
+            "const s = document.getElementById('language'); s.value = arguments[0]; s.dispatchEvent(new Event('change', { bubbles: true })); return document.documentElement.lang;",
+            vec![Value::from(code)],
+        )
+        .await
+        .map(drop)
+    }
+
+    /// The text key an element shows (`data-t`), which names the condition
+    /// whatever the language.
+    pub async fn text_key(&self, id: &str) -> Result<String, String> {
+        Ok(self
+            .js(
+                "const e = document.getElementById(arguments[0]); return e && e.dataset.t || '';",
+                vec![Value::from(id)],
+            )
+            .await?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Waits until the element shows the text of `key`.
+    pub async fn wait_key(&self, id: &str, key: &str) -> Result<(), String> {
+        self.wait_until(
+            &format!("#{id} to say {key}"),
+            &format!(
+                "(document.getElementById({}) || {{ dataset: {{}} }}).dataset.t === {}",
+                js_string(id),
+                js_string(key)
+            ),
+        )
+        .await
+    }
+
+    /// Opens a tab in front of the page, loads `base` there (which takes
+    /// the old page's `visibilitychange` to hidden time to be handled),
+    /// then closes it and returns: an app switch, as a phone makes one.
+    pub async fn hide_and_return(&self, base: &str) -> Result<(), String> {
+        let err = |e: fantoccini::error::CmdError| self.err(e);
+        let original = self.client.window().await.map_err(err)?;
+        let tab = self.client.new_window(true).await.map_err(err)?;
+        self.client
+            .switch_to_window(tab.handle)
+            .await
+            .map_err(err)?;
+        self.client.goto(base).await.map_err(err)?;
+        self.wait_screen(&["entry"]).await?;
+        self.client.close_window().await.map_err(err)?;
+        self.client.switch_to_window(original).await.map_err(err)
     }
 }
 

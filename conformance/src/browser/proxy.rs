@@ -10,6 +10,7 @@
 //! recorded bytes are the browser's, before the rewrite.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,6 +34,10 @@ pub struct RecordingProxy {
     pub addr: SocketAddr,
     log: Log,
     accept: JoinHandle<()>,
+    /// While set, new connections are dropped at once (the network is "down").
+    refusing: Arc<AtomicBool>,
+    /// The forwarding tasks of live connections, to cut them.
+    live: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl RecordingProxy {
@@ -42,23 +47,60 @@ impl RecordingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let log: Log = Arc::default();
+        let refusing = Arc::new(AtomicBool::new(false));
+        let live: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let origin = format!("http://{upstream}");
         let accept = tokio::spawn({
             let log = Arc::clone(&log);
+            let refusing = Arc::clone(&refusing);
+            let live = Arc::clone(&live);
             async move {
                 while let Ok((browser, _)) = listener.accept().await {
+                    if refusing.load(Ordering::Acquire) {
+                        drop(browser);
+                        continue;
+                    }
                     let record = Arc::new(Mutex::new(Recorded::default()));
                     log.lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .push(Arc::clone(&record));
                     let origin = origin.clone();
-                    tokio::spawn(async move {
+                    let task = tokio::spawn(async move {
                         let _ = forward(browser, upstream, &origin, record).await;
                     });
+                    let mut live = live.lock().unwrap_or_else(PoisonError::into_inner);
+                    live.retain(|t| !t.is_finished());
+                    live.push(task);
                 }
             }
         });
-        Ok(Self { addr, log, accept })
+        Ok(Self {
+            addr,
+            log,
+            accept,
+            refusing,
+            live,
+        })
+    }
+
+    /// The network goes down: every live connection is cut (without a
+    /// close frame, as a lost network does) and new ones are refused until
+    /// [`Self::restore`].
+    pub fn sever(&self) {
+        self.refusing.store(true, Ordering::Release);
+        for task in self
+            .live
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+
+    /// The network is back.
+    pub fn restore(&self) {
+        self.refusing.store(false, Ordering::Release);
     }
 
     /// Every connection's bytes so far.

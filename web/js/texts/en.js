@@ -200,10 +200,10 @@ export default {
   'lifetime.minutes': { one: '{count} minute left', other: '{count} minutes left' },
   'lifetime.ends': 'This channel is deleted on {date}, with everything in it.',
   'lifetime.ends-short': 'Ends {date}',
-  'lifetime.created': {
-    one: 'This channel lasts {count} day: it is deleted on {date}, with everything in it.',
-    other: 'This channel lasts {count} days: it is deleted on {date}, with everything in it.',
-  },
+  'lifetime.created': 'This channel lasts {duration}: it is deleted on {date}, with everything in it.',
+  'duration.days': { one: '{count} day', other: '{count} days' },
+  'duration.hours': { one: '{count} hour', other: '{count} hours' },
+  'duration.minutes': { one: '{count} minute', other: '{count} minutes' },
 
   'locked.title': 'Locked',
   'locked.by-hand': 'You locked the channel.',
@@ -218,8 +218,11 @@ export default {
   'entry.was-locked': 'The page was locked. Enter your PIN again.',
   'entry.same-pin':
     'That PIN is the one the person who created the channel chose. Pick a different PIN of your own, then join with the pairing code again.',
-  'entry.wrong-pin': { one: 'Wrong PIN. {count} more try before the channel locks for a while.', other: 'Wrong PIN. {count} more tries before the channel locks for a while.' },
-  'entry.wrong-pin-first': 'Joining a channel someone else made for the first time? Use your pairing code below.',
+  'entry.wrong-pin': {
+    one: 'That PIN does not open this channel. {count} more try before it locks for a while.',
+    other: 'That PIN does not open this channel. {count} more tries before it locks for a while.',
+  },
+  'entry.wrong-pin-first': 'Joining a channel someone else made, for the first time? You need the pairing code they gave you:',
 
   'expired.title': 'Channel ended',
   'expired.by-party': 'The other person ended the channel (or you did, on another device). It was deleted from the server, and nothing of it is left on this page.',
