@@ -15,7 +15,7 @@ import { LANGUAGES, applyTexts, formatDateTime, onLanguageChange, preferredLangu
 import { estimateDeriveMs } from './kdf.js';
 import { checkNumber, formatAsYouType, formatInternational, generateMobile } from './phone.js';
 import { currentScreen, onScreenChange, scrubAddress, show } from './screens.js';
-import { canShare, copyText, shareNumber, shareText, vcardUrl } from './share.js';
+import { canShare, copyText, passNumberOn, shareText, vcardUrl } from './share.js';
 import { generatePairingCode, normalisePin, pairingHash, parsePairingCode } from './std1.js';
 import { joinErrorText, numberErrorText, PIN_ERROR_KEYS } from './texts.js';
 
@@ -469,15 +469,8 @@ async function copyInto(statusId, text, doneKey) {
 async function shareNumberFrom(statusId) {
   const s = session.current();
   if (!s) return;
-  const display = formatInternational(s.phone);
-  const outcome = await shareNumber({
-    normalised: s.phone,
-    display,
-    title: t('share.title'),
-    text: t('share.number-text', { number: display }),
-  });
-  if (outcome === 'shared') setText($(statusId), 'share.shared');
-  else if (outcome === 'unsupported') await copyInto(statusId, display, 'share.copied-number');
+  const said = await passNumberOn(s.phone, formatInternational(s.phone));
+  if (said) setText($(statusId), said);
 }
 
 // ---------------------------------------------------------------------------
@@ -531,8 +524,8 @@ async function onUnlock(event) {
   const pin = normalisePin($('lock-pin').value);
   $('lock-pin').value = '';
   if (pin.error) {
-    fieldError('lock-pin', PIN_ERROR_KEYS[pin.error]);
     setText($('lock-error'), PIN_ERROR_KEYS[pin.error]);
+    $('lock-pin').focus();
     return;
   }
   if (!session.current()) {

@@ -10,7 +10,7 @@ import { ConnectionLost } from './connection.js';
 import { formatDateTime, formatNumber, formatTime, setText, t } from './i18n.js';
 import { formatInternational } from './phone.js';
 import { createReadWatcher } from './receipts.js';
-import { canShare, copyText, shareNumber } from './share.js';
+import { canShare, copyText, passNumberOn } from './share.js';
 import { MAX_PLAINTEXT_BYTES, generatePairingCode, normalisePin, pairingHash, utf8Length } from './std1.js';
 
 const $ = (id) => document.getElementById(id);
@@ -503,15 +503,8 @@ function onBroadcast({ event, data }) {
 async function shareOwnNumber() {
   const s = session.current();
   if (!s) return;
-  const display = formatInternational(s.phone);
-  const outcome = await shareNumber({
-    normalised: s.phone,
-    display,
-    title: t('share.title'),
-    text: t('share.number-text', { number: display }),
-  });
-  if (outcome === 'shared') setText($('chat-number-status'), 'share.shared');
-  else if (outcome === 'unsupported') copyNumber();
+  const said = await passNumberOn(s.phone, formatInternational(s.phone));
+  if (said) setText($('chat-number-status'), said);
 }
 
 async function copyNumber() {

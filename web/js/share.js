@@ -4,6 +4,8 @@
 // contact card to download. Everything is built in the page; nothing of it
 // reaches the server (STD1-CLI-1).
 
+import { t } from './i18n.js';
+
 /** Copies `text`; resolves whether the browser allowed it. */
 export async function copyText(text) {
   try {
@@ -73,4 +75,21 @@ export async function shareText(text) {
   } catch (error) {
     return error && error.name === 'AbortError' ? 'cancelled' : 'unsupported';
   }
+}
+
+/**
+ * Passes the room's number on: the share sheet where there is one, the
+ * clipboard otherwise. Resolves the text key to show: shared, copied,
+ * copy refused, or null when the user closed the share sheet.
+ */
+export async function passNumberOn(normalised, display) {
+  const outcome = await shareNumber({
+    normalised,
+    display,
+    title: t('share.title'),
+    text: t('share.number-text', { number: display }),
+  });
+  if (outcome === 'shared') return 'share.shared';
+  if (outcome === 'cancelled') return null;
+  return (await copyText(display)) ? 'share.copied-number' : 'share.copy-failed';
 }

@@ -312,6 +312,25 @@ pub async fn run(
     (results, summary)
 }
 
+/// One check's outcome: a detail line when it passed, the reason when not.
+pub(crate) type Outcome = Result<String, String>;
+
+/// The result of a check of the slips or presentations, named and cited.
+pub(crate) fn outcome_check(
+    name: &str,
+    requirements: &[&str],
+    outcome: Outcome,
+    took: Duration,
+) -> CheckResult {
+    let (verdict, detail) = match outcome {
+        Ok(detail) => (Verdict::Pass, Some(detail)),
+        Err(why) => (Verdict::Fail(why), None),
+    };
+    let mut check = CheckResult::new("browser", name, ids(requirements), verdict, took);
+    check.detail = detail;
+    check
+}
+
 fn ids(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }

@@ -15,28 +15,11 @@ use super::driver::{Driver, Look};
 use super::hygiene;
 use super::look::Recorder;
 use super::page::Page;
-use crate::report::{CheckResult, Verdict};
+use super::{Outcome, outcome_check as result};
+use crate::report::CheckResult;
 
 /// Every requirement these checks name (for `coverage`).
 pub const REQUIREMENTS: [&str; 3] = ["STD1-CLI-24", "STD1-CLI-32", "STD1-CLI-33"];
-
-type Outcome = Result<String, String>;
-
-fn result(name: &str, requirements: &[&str], outcome: Outcome, took: Duration) -> CheckResult {
-    let (verdict, detail) = match outcome {
-        Ok(detail) => (Verdict::Pass, Some(detail)),
-        Err(why) => (Verdict::Fail(why), None),
-    };
-    let mut check = CheckResult::new(
-        "browser",
-        name,
-        requirements.iter().map(|r| (*r).to_owned()).collect(),
-        verdict,
-        took,
-    );
-    check.detail = detail;
-    check
-}
 
 /// Runs each presentation in a browser started for it; `partner` is a
 /// light, English phone that joins the rooms these browsers create.

@@ -20,8 +20,9 @@ use super::hygiene;
 use super::look::Recorder;
 use super::page::{Page, js_string};
 use super::proxy::RecordingProxy;
+use super::{Outcome, outcome_check as result};
 use crate::client::{Connection, Incoming};
-use crate::report::{CheckResult, Verdict};
+use crate::report::CheckResult;
 
 /// Where the slips are played: three browsers (two parties and a party's
 /// second device), the client's address through the suite's proxy, the
@@ -61,25 +62,6 @@ pub const REQUIREMENTS: [&str; 22] = [
     "STD1-JOIN-26",
     "STD1-LIFE-11",
 ];
-
-/// One check's outcome: a detail line when it passed, the reason when not.
-type Outcome = Result<String, String>;
-
-fn result(name: &str, requirements: &[&str], outcome: Outcome, took: Duration) -> CheckResult {
-    let (verdict, detail) = match outcome {
-        Ok(detail) => (Verdict::Pass, Some(detail)),
-        Err(why) => (Verdict::Fail(why), None),
-    };
-    let mut check = CheckResult::new(
-        "browser",
-        name,
-        requirements.iter().map(|r| (*r).to_owned()).collect(),
-        verdict,
-        took,
-    );
-    check.detail = detail;
-    check
-}
 
 /// Plays every slip; `timings` gains the in-place opening times measured.
 pub async fn run(

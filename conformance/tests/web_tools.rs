@@ -1,4 +1,6 @@
-//! The web client's numbering-plan data (STD1-CLI-25): `web/js/phone-data.js`
+//! The web client's development tools in `web/tools/`, run in Node.
+//!
+//! Its numbering-plan data (STD1-CLI-25): `web/js/phone-data.js`
 //! must be exactly what `web/tools/phone-data.mjs` generates from the pinned
 //! libphonenumber-js, and `web/js/phone.js` must pass its tests against
 //! that library (every territory's generated and example numbers, national
@@ -6,6 +8,10 @@
 //! package installed (`npm ci --prefix web/tools`); without Node or the
 //! package the test is skipped with a loud notice, except under `CI=true`,
 //! where it is mandatory, as the browser suite is.
+//!
+//! Its text tables (STD1-CLI-32): the same keys and placeholders in every
+//! language, every plural form each language uses, and every key the page
+//! names present.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,4 +77,19 @@ fn phone_js_agrees_with_libphonenumber() {
     println!("{text}");
     assert!(ok, "{text}");
     assert!(text.contains(" 0 failed"), "{text}");
+}
+
+#[test]
+fn every_language_has_every_text() {
+    if Command::new("node").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "node is mandatory under CI"
+        );
+        eprintln!("\n*** text table test SKIPPED here: node is not installed ***\n");
+        return;
+    }
+    let (ok, text) = node("texts-test.mjs", &[]);
+    println!("{text}");
+    assert!(ok, "{text}");
 }
