@@ -46,6 +46,10 @@ pub struct Connection {
     /// Whether frames are written to `log` (off for load, see
     /// [`Connection::open_for_load`]).
     logging: bool,
+    /// The server's close frame, once one arrived: its status code and
+    /// reason (STD1-WIRE-5 gives some closes a reason, such as
+    /// `record_replaced`).
+    close: Option<(Option<u16>, String)>,
     /// Every frame sent and received, for reports.
     pub log: Vec<String>,
 }
@@ -104,6 +108,7 @@ impl Connection {
             next_ref: 0,
             local_addr,
             logging: true,
+            close: None,
             log: Vec::new(),
         })
     }
@@ -139,6 +144,7 @@ impl Connection {
             next_ref: 0,
             local_addr,
             logging,
+            close: None,
             log: Vec::new(),
         })
     }
@@ -154,6 +160,14 @@ impl Connection {
     /// This side's `ip:port` of the connection, when it is plain TCP.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local_addr
+    }
+
+    /// The close frame the server sent, once [`Connection::next`] has
+    /// returned it: the status code and the reason (empty when none).
+    pub fn close_frame(&self) -> Option<(Option<u16>, &str)> {
+        self.close
+            .as_ref()
+            .map(|(code, reason)| (*code, reason.as_str()))
     }
 
     /// Sends a request; returns its `ref`.
@@ -267,7 +281,18 @@ impl Connection {
                 }
                 Some(Ok(Message::Close(frame))) => {
                     let code = frame.as_ref().map(|f| u16::from(f.code));
-                    self.note(|name| format!("{name} <- close {code:?}"));
+                    let reason = frame
+                        .as_ref()
+                        .map(|f| f.reason.as_str().to_owned())
+                        .unwrap_or_default();
+                    self.note(|name| {
+                        if reason.is_empty() {
+                            format!("{name} <- close {code:?}")
+                        } else {
+                            format!("{name} <- close {code:?} {reason}")
+                        }
+                    });
+                    self.close = Some((code, reason));
                     Incoming::Close(code)
                 }
                 Some(Ok(Message::Binary(_))) => {

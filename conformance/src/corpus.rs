@@ -8,6 +8,8 @@ use stelgano_model::trace::Trace;
 pub struct Corpus {
     /// The PINs of A, B and M.
     pub pins: [String; 3],
+    /// The PIN B types when it slips (joins with `"pin": "typo"`).
+    pub typo_pin: String,
     /// Failures that lock a room; the target must be configured with it.
     pub lockout_attempts: u64,
     pub traces: Vec<Trace>,
@@ -42,9 +44,12 @@ impl Corpus {
         };
         let header: serde_json::Value = serde_json::from_str(&read("corpus.json")?)
             .map_err(|e| invalid("corpus.json", e.to_string()))?;
-        // Format 2 added a network per party (STD1-JOIN-22); the replayer
-        // reads no other.
-        if header["format"] != stelgano_model::trace::FORMAT {
+        // Format 2 added a network per party (STD1-JOIN-22), format 3
+        // re-opened slots (STD1-JOIN-24); the replayer reads these two.
+        if !stelgano_model::trace::READABLE_FORMATS
+            .iter()
+            .any(|f| header["format"] == *f)
+        {
             return Err(invalid("corpus.json", "unknown format".into()));
         }
         let pin = |p: &str| {
@@ -54,6 +59,12 @@ impl Corpus {
                 .ok_or_else(|| invalid("corpus.json", format!("no PIN for {p}")))
         };
         let pins = [pin("A")?, pin("B")?, pin("M")?];
+        // A format 2 corpus has no mistyped joins; any other PIN will do.
+        let typo_pin = if header["pins"]["B_typo"].is_null() {
+            format!("{}-typo", pins[1])
+        } else {
+            pin("B_typo")?
+        };
         let lockout_attempts = header["lockout_attempts"]
             .as_u64()
             .ok_or_else(|| invalid("corpus.json", "no lockout_attempts".into()))?;
@@ -67,6 +78,7 @@ impl Corpus {
             .collect::<Result<Vec<Trace>, _>>()?;
         Ok(Self {
             pins,
+            typo_pin,
             lockout_attempts,
             traces,
         })

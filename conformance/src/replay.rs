@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use stelgano_model::action::{Code, Op, Request};
+use stelgano_model::action::{Code, Op, Pin as TracePin, Request};
 use stelgano_model::outcome::{Broadcast as Expected, Cause, Outcome, Reply};
 use stelgano_model::state::{MsgId, Party};
 use stelgano_model::trace::{Environment, Step, Trace};
@@ -14,7 +14,8 @@ use stelgano_spec::ids::{MessageId, Ref};
 use stelgano_spec::pairing::PairingCode;
 use stelgano_spec::wire::{
     Broadcast, ClientEvent, CreateRoom, DeleteMessage, EditMessage, ExpiryCause, JoinRoom,
-    ReadReceipt, ReplyBody, ResetPairing, SendMessage, ServerFrame, Timestamp,
+    ReadReceipt, ReopenPairing, ReplyBody, ResetPairing, SendMessage, ServerFrame, Timestamp,
+    close_code,
 };
 
 use crate::client::{ClientError, Connection, Incoming};
@@ -27,6 +28,9 @@ pub struct Setup {
     pub url: String,
     /// The PINs of A, B and M (`corpus.json`).
     pub pins: [String; 3],
+    /// The PIN B types when it slips (`corpus.json`'s `B_typo`), for joins
+    /// with `"pin": "typo"`.
+    pub typo_pin: String,
     /// How long to wait for any one frame.
     pub frame_timeout: Duration,
     /// How long after a room's expiry time its sessions may wait for the
@@ -136,13 +140,33 @@ const TYPING_SPACING: Duration = Duration::from_millis(1100);
 /// serial orders of a race sends.
 const SETTLE: Duration = Duration::from_millis(500);
 
+/// Seconds a server's timestamps may stray from the harness's clock: they
+/// are truncated to the second (STD1-WIRE-19, STD1-SRV-7).
+const CLOCK_SLACK: i64 = 2;
+
+/// The harness's clock in Unix seconds.
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// The state of one replay.
 struct Run<'a> {
     setup: &'a Setup,
     /// Whether M connects from A's network (the trace's `shared_network`).
     shared_network: bool,
     hashes: [PartyHashes; 3],
+    /// B's hashes under its mistyped PIN.
+    typo: PartyHashes,
+    /// The PIN each party's record is bound to, from its last successful
+    /// `create` or `join`: a message is shown with its author's sender
+    /// hash, which a mistyped claim changes (STD1-JOIN-25, STD1-MSG-4).
+    record_pin: [TracePin; 3],
     connections: [Option<Connection>; 3],
+    /// The close each connection that ended before a reply came with, as
+    /// its status code and reason.
+    ended: [Option<(Option<u16>, String)>; 3],
     /// Frames of connections already closed.
     closed_log: Vec<String>,
     /// Trace message numbers to the ids the server gave them.
@@ -154,6 +178,11 @@ struct Run<'a> {
     expires_at: Option<Timestamp>,
     /// When the last lock ends, from its `retry_after`.
     lock_ends_at: Option<tokio::time::Instant>,
+    /// The `retry_after` of the last `locked` reply: for the failure that
+    /// set the lock, the lock's length (STD1-JOIN-19).
+    last_retry_after: Option<u32>,
+    /// When the step being replayed began, in Unix seconds, rounded down.
+    step_started: i64,
     /// When each party last sent `typing`: the harness behaves as a
     /// conforming client, at most one a second (STD1-MSG-17).
     last_typing: [Option<tokio::time::Instant>; 3],
@@ -173,17 +202,23 @@ impl<'a> Run<'a> {
             PartyHashes::derive(&phone, &pin(&setup.pins[1])?),
             PartyHashes::derive(&phone, &pin(&setup.pins[2])?),
         ];
+        let typo = PartyHashes::derive(&phone, &pin(&setup.typo_pin)?);
         Ok(Self {
             setup,
             shared_network,
             hashes,
+            typo,
+            record_pin: [TracePin::Own; 3],
             connections: [None, None, None],
+            ended: [None, None, None],
             closed_log: Vec::new(),
             ids: HashMap::new(),
             codes: Vec::new(),
             wrong_code: fixtures::pairing_code()?,
             expires_at: None,
             lock_ends_at: None,
+            last_retry_after: None,
+            step_started: 0,
             last_typing: [None; 3],
             stale_typing: [false; 3],
         })
@@ -205,7 +240,25 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// The hashes `party` presents with `pin`.
+    fn hashes_of(&self, party: Party, pin: TracePin) -> Result<&PartyHashes, String> {
+        match (party, pin) {
+            (_, TracePin::Own) => Ok(&self.hashes[party.index()]),
+            (Party::B, TracePin::Typo) => Ok(&self.typo),
+            _ => Err(format!("{party:?} has no mistyped PIN in the corpus")),
+        }
+    }
+
+    /// The sender hash the server shows for what `party`'s record wrote.
+    fn sender_of(&self, party: Party) -> stelgano_spec::ids::SenderHash {
+        self.hashes_of(party, self.record_pin[party.index()])
+            .unwrap_or(&self.hashes[party.index()])
+            .sender_hash
+    }
+
     async fn step(&mut self, step: &Step) -> Check {
+        self.step_started = unix_now();
+        self.last_retry_after = None;
         match step {
             Step::Request {
                 request, expect, ..
@@ -235,10 +288,15 @@ impl<'a> Run<'a> {
         slot.as_mut().ok_or_else(|| "no connection".to_owned())
     }
 
-    /// The wire event for a trace request; creating or resetting makes a
-    /// new code.
+    /// The wire event for a trace request; creating, resetting or
+    /// re-opening makes a new code.
     fn event(&mut self, request: Request) -> Result<ClientEvent, String> {
-        let me = &self.hashes[request.party.index()];
+        let pin = match request.op {
+            Op::Join { pin, .. } => pin,
+            _ => TracePin::Own,
+        };
+        let me = *self.hashes_of(request.party, pin)?;
+        let me = &me;
         let id = |ids: &HashMap<u8, MessageId>, m: MsgId| {
             ids.get(&m.0)
                 .copied()
@@ -257,7 +315,7 @@ impl<'a> Run<'a> {
                     country_iso: None,
                 })
             }
-            Op::Join { code } => {
+            Op::Join { code, .. } => {
                 let pairing_hash = match code {
                     Code::None => None,
                     Code::Current => Some(self.codes.last().ok_or("no current code")?.hash()),
@@ -308,13 +366,23 @@ impl<'a> Run<'a> {
                 self.codes.push(new);
                 ClientEvent::ResetPairing(ResetPairing { pairing_hash })
             }
+            // A fresh code per code version, as for a reset (STD1-JOIN-24).
+            Op::ReopenPairing => {
+                let new = fixtures::pairing_code()?;
+                let pairing_hash = new.hash();
+                self.codes.push(new);
+                ClientEvent::ReopenPairing(ReopenPairing { pairing_hash })
+            }
         })
     }
 
-    /// After the reply: a code made by a refused create or reset was never
-    /// the room's.
+    /// After the reply: a code made by a refused create, reset or re-open
+    /// was never the room's.
     fn settle_codes(&mut self, request: Request, reply: Option<&ServerFrame>) {
-        let made = matches!(request.op, Op::Create | Op::ResetPairing);
+        let made = matches!(
+            request.op,
+            Op::Create | Op::ResetPairing | Op::ReopenPairing
+        );
         if made && !matches!(reply, Some(ServerFrame::Ok(_))) {
             self.codes.pop();
         }
@@ -362,7 +430,7 @@ impl<'a> Run<'a> {
             };
         }
         let mut ids = self.ids.clone();
-        check_reply(self, &mut ids, expect, reply.as_ref())?;
+        check_reply(self, &mut ids, request, expect, reply.as_ref())?;
         // The requester's own broadcasts come before its reply (STD1-WIRE-30).
         self.check_broadcasts(&mut ids, request.party, &own, &before)?;
         self.ids = ids;
@@ -372,7 +440,8 @@ impl<'a> Run<'a> {
                     .await?;
             }
         }
-        self.expect_closes(&expect.closed).await
+        self.expect_closes(&expect.closed).await?;
+        self.expect_replaced(&expect.replaced).await
     }
 
     async fn race(&mut self, race: &[Request; 2], orders: &[[Outcome; 2]; 2]) -> Check {
@@ -405,9 +474,9 @@ impl<'a> Run<'a> {
         for order in [0, 1] {
             let mut ids = self.ids.clone();
             let outcomes = &orders[order];
-            match (0..2)
-                .try_for_each(|i| check_reply(self, &mut ids, &outcomes[i], replies[i].as_ref()))
-            {
+            match (0..2).try_for_each(|i| {
+                check_reply(self, &mut ids, race[i], &outcomes[i], replies[i].as_ref())
+            }) {
                 Ok(()) => candidates.push((order, ids)),
                 Err(e) => refusals.push(format!("order {order}: {e}")),
             }
@@ -495,19 +564,28 @@ impl<'a> Run<'a> {
         }
         let (order, ids) = candidates.swap_remove(0);
         self.ids = ids;
-        let mut closed: Vec<Party> = orders[order]
-            .iter()
-            .flat_map(|o| o.closed.clone())
-            .collect();
-        closed.sort();
-        closed.dedup();
-        self.expect_closes(&closed).await
+        let gather = |pick: fn(&Outcome) -> &Vec<Party>| {
+            let mut parties: Vec<Party> = orders[order]
+                .iter()
+                .flat_map(|o| pick(o).iter().copied())
+                .collect();
+            parties.sort();
+            parties.dedup();
+            parties
+        };
+        let (closed, replaced) = (gather(|o| &o.closed), gather(|o| &o.replaced));
+        self.expect_closes(&closed).await?;
+        self.expect_replaced(&replaced).await
     }
 
-    /// Forgets a connection the server closed, keeping its frames.
+    /// Forgets a connection the server closed, keeping its frames and the
+    /// close it ended with.
     fn drop_connection(&mut self, party: Party) {
         self.stale_typing[party.index()] = false;
         if let Some(c) = self.connections[party.index()].take() {
+            self.ended[party.index()] = c
+                .close_frame()
+                .map(|(code, reason)| (code, reason.to_owned()));
             self.closed_log.extend(c.log);
         }
     }
@@ -627,6 +705,72 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
+    /// The sessions of records a claim replaced end with the close 1008
+    /// `record_replaced`, after nothing but the reply to a frame that
+    /// raced the claim (`not_joined`, STD1-JOIN-25, STD1-WIRE-5).
+    async fn expect_replaced(&mut self, replaced: &[Party]) -> Check {
+        let timeout = self.setup.frame_timeout;
+        let right = |close: Option<(Option<u16>, &str)>| {
+            close.is_some_and(|(code, reason)| {
+                code == Some(close_code::POLICY) && reason == close_code::RECORD_REPLACED_REASON
+            })
+        };
+        for &party in replaced {
+            let Some(mut c) = self.connections[party.index()].take() else {
+                // Closed while the harness read a reply it raced with.
+                let ended = self.ended[party.index()].take();
+                let ended = ended
+                    .as_ref()
+                    .map(|(code, reason)| (*code, reason.as_str()));
+                if ended.is_some() && !right(ended) {
+                    return Err(format!(
+                        "{party:?}: expected the close 1008 record_replaced, got {ended:?}"
+                    ));
+                }
+                continue;
+            };
+            let stale = std::mem::take(&mut self.stale_typing[party.index()]);
+            let mut first = true;
+            let result = loop {
+                if let Some(close) = c.close_frame() {
+                    // Already read, while waiting for a broadcast that only
+                    // the other order of a race sends.
+                    break if right(Some(close)) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "{party:?}: expected the close 1008 record_replaced, got {close:?}"
+                        ))
+                    };
+                }
+                match c.next(timeout).await {
+                    Ok(Incoming::Frame(ServerFrame::Error(e)))
+                        if e.error.reason == stelgano_spec::ErrorReason::NotJoined => {}
+                    // A typing answered before the session opened
+                    // (STD1-MSG-16).
+                    Ok(Incoming::Frame(ServerFrame::Broadcast(
+                        Broadcast::CounterpartyTyping {},
+                    ))) if first && stale => {}
+                    Ok(Incoming::Close(_)) => {}
+                    Ok(other) => {
+                        break Err(format!(
+                            "{party:?}: expected the close 1008 record_replaced, got {other:?}"
+                        ));
+                    }
+                    Err(e) => {
+                        break Err(format!(
+                            "{party:?}: expected the close 1008 record_replaced: {e}"
+                        ));
+                    }
+                }
+                first = false;
+            };
+            self.closed_log.extend(c.log.iter().cloned());
+            result?;
+        }
+        Ok(())
+    }
+
     async fn expect_closes(&mut self, closed: &[Party]) -> Check {
         let timeout = self.setup.frame_timeout;
         for &party in closed {
@@ -709,6 +853,7 @@ fn bind(ids: &mut HashMap<u8, MessageId>, m: MsgId, id: MessageId) -> Check {
 fn check_reply(
     run: &mut Run<'_>,
     ids: &mut HashMap<u8, MessageId>,
+    request: Request,
     expected: &Outcome,
     observed: Option<&ServerFrame>,
 ) -> Check {
@@ -734,6 +879,13 @@ fn check_reply(
                 return Err(format!("expected a joined reply, got {frame:?}"));
             };
             run.expires_at = Some(joined.ttl_expires_at);
+            // The requester's record is now bound to the PIN it joined
+            // with, which decides the sender hash of what it wrote.
+            match request.op {
+                Op::Create => run.record_pin[request.party.index()] = TracePin::Own,
+                Op::Join { pin, .. } => run.record_pin[request.party.index()] = pin,
+                _ => {}
+            }
             if joined.awaiting_party != awaiting_party {
                 return Err(format!(
                     "awaiting_party should be {awaiting_party}: {frame:?}"
@@ -743,8 +895,8 @@ fn check_reply(
                 (None, None) => Ok(()),
                 (Some(view), Some(m)) => {
                     bind(ids, view.id, m.id)?;
-                    let author = &run.hashes[view.author.index()].sender_hash;
-                    if &m.sender_hash != author
+                    let author = run.sender_of(view.author);
+                    if m.sender_hash != author
                         || m.read_at.is_some() != view.read
                         || m.edited != view.edited
                     {
@@ -783,6 +935,7 @@ fn check_reply(
             if let Some(seconds) = e.error.retry_after {
                 let wait = Duration::from_secs(u64::from(seconds) + 1);
                 run.lock_ends_at = Some(tokio::time::Instant::now() + wait);
+                run.last_retry_after = Some(seconds);
             }
             Ok(())
         }
@@ -804,7 +957,7 @@ fn check_broadcast(
         (Expected::PartyPaired, Broadcast::PartyPaired {}) => Ok(()),
         (Expected::CounterpartyTyping, Broadcast::CounterpartyTyping {}) => Ok(()),
         (Expected::NewMessage { message_id, author }, Broadcast::NewMessage(m)) => {
-            if m.sender_hash != run.hashes[author.index()].sender_hash {
+            if m.sender_hash != run.sender_of(*author) {
                 return Err(format!("expected {expected:?}, got {observed:?}"));
             }
             bind(ids, *message_id, m.id)
@@ -816,6 +969,26 @@ fn check_broadcast(
         )
         | (Expected::MessageDeleted { message_id }, Broadcast::MessageDeleted { message_id: id }) => {
             known(ids, *message_id, *id)
+        }
+        // The lock time cannot be known from the model: it must lie ahead
+        // of the step by the lock's length, which the locking reply's
+        // `retry_after` gives (STD1-JOIN-19, STD1-JOIN-26).
+        (Expected::RoomLocked, Broadcast::RoomLocked { locked_until }) => {
+            let until = locked_until.unix();
+            let (earliest, latest) = match run.last_retry_after {
+                Some(length) => (
+                    run.step_started + i64::from(length) - CLOCK_SLACK,
+                    unix_now() + i64::from(length) + CLOCK_SLACK,
+                ),
+                None => (run.step_started, i64::MAX),
+            };
+            if (earliest..=latest).contains(&until) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected {expected:?} with locked_until between {earliest} and {latest} (Unix seconds), got {observed:?}"
+                ))
+            }
         }
         (Expected::RoomExpired { cause }, Broadcast::RoomExpired { cause: got }) => {
             let same = matches!(

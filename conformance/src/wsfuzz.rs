@@ -22,14 +22,20 @@
 //!   connection that opened a room of its own is the room's only party, so
 //!   its answers are predicted exactly; one that joined the shared "decoy"
 //!   room, which other connections also use, is checked against the set of
-//!   answers the catalogue gives for that event.
+//!   answers the catalogue gives for that event. A decoy session may be
+//!   displaced: another connection may re-open its slot with the decoy's
+//!   known code and a third claim it (STD1-JOIN-24, STD1-JOIN-25); from
+//!   its first `not_joined` on, it must answer `not_joined` (`create` and
+//!   `join`: `already_joined`) until its close 1008 `record_replaced`.
 //!
 //! Frames are sent in pipelined batches (STD1-WIRE-20: one reply per text
 //! frame, in order), so valid frames interleave with broken ones. The
 //! "victim" room is never the target of a frame that could legitimately
 //! change it: a `join` that decodes and names the victim's room is not sent
 //! (a wrong PIN counts a failure, STD1-WIRE-23), though broken ones are;
-//! every other frame may name the victim's room or message. Afterwards the
+//! every other frame may name the victim's room or message. No connection
+//! ever holds a session in the victim's room, so none can re-open its
+//! slots either (STD1-JOIN-24). Afterwards the
 //! victim's parties join again and must find the same room and message,
 //! its rows in the database must be unchanged, and its two sessions, open
 //! throughout, must have received nothing.
@@ -49,15 +55,16 @@ use stelgano_spec::derive::{PartyHashes, Pin};
 use stelgano_spec::ids::{AccessHash, MessageId, PairingHash, Ref, RoomHash, RoomId, SenderHash};
 use stelgano_spec::wire::{
     Broadcast, Ciphertext, ClientEvent, ClientFrame, CreateRoom, DeleteMessage, EditMessage,
-    ExpiryCause, Iv, JoinRoom, Joined, Message, ReadReceipt, ReplyBody, ResetPairing, SendMessage,
-    ServerFrame, Timestamp, close_code, decode_client_frame,
+    ExpiryCause, Iv, JoinRoom, Joined, Message, ReadReceipt, ReopenPairing, ReplyBody,
+    ResetPairing, SendMessage, ServerFrame, Timestamp, close_code, decode_client_frame,
 };
 
 use crate::client::{Connection, Incoming};
 use crate::fixtures;
 
 /// What a run checks.
-pub const REQUIREMENTS: [&str; 14] = [
+pub const REQUIREMENTS: [&str; 15] = [
+    "STD1-JOIN-25",
     "STD1-WIRE-3",
     "STD1-WIRE-4",
     "STD1-WIRE-5",
@@ -440,6 +447,11 @@ enum Session {
     /// The room ended (`expire_room` answered): the connection closes
     /// with 1000 and answers nothing more (STD1-LIFE-7).
     Ending,
+    /// A claim with a re-opened code replaced the record of this shared
+    /// session (it answered `not_joined`): every frame gets `not_joined`,
+    /// `create` and `join` `already_joined`, until the close 1008
+    /// `record_replaced` (STD1-JOIN-25).
+    Replaced,
 }
 
 /// What the harness expects for one frame, fixed before it is sent.
@@ -544,12 +556,28 @@ fn judge(
                 _ => wrong("already_joined"),
             };
         }
+        // STD1-JOIN-25: a replaced record's session changes nothing.
+        (ClientEvent::Create(_) | ClientEvent::Join(_), _) if session == Session::Replaced => {
+            return match outcome {
+                Err(E::AlreadyJoined | E::RateLimited) => Ok(session),
+                _ => wrong("already_joined"),
+            };
+        }
+        (_, Err(E::NotJoined | E::RateLimited)) if session == Session::Replaced => {
+            return Ok(session);
+        }
+        (_, _) if session == Session::Replaced => return wrong("not_joined"),
         (ClientEvent::Create(_) | ClientEvent::Join(_), Err(E::RateLimited))
             if session == Session::None =>
         {
             return Ok(session);
         }
         (ClientEvent::Create(_) | ClientEvent::Join(_), _) => {}
+        // A shared session's record may be replaced by a claim with a code
+        // another connection re-opened (STD1-JOIN-24, STD1-JOIN-25).
+        (_, Err(E::NotJoined)) if matches!(session, Session::Shared { .. }) => {
+            return Ok(Session::Replaced);
+        }
         (_, Err(E::NotJoined)) if session == Session::None => return Ok(session),
         (_, _) if session == Session::None => return wrong("not_joined"),
         (_, Err(E::RateLimited | E::RoomExpired)) if in_room => return Ok(session),
@@ -557,6 +585,7 @@ fn judge(
     }
     match (session, &frame.event) {
         (Session::Ending, _) => wrong("nothing: the room ended"),
+        (Session::Replaced, _) => wrong("not_joined"),
         (Session::None, ClientEvent::Create(c)) => {
             let fresh = match outcome {
                 Ok(ReplyBody::Joined(j)) if j.awaiting_party && j.current_message.is_none() => true,
@@ -675,6 +704,9 @@ fn judge(
             (ClientEvent::ExpireRoom, _) => wrong("ok done, after room_expired"),
             (ClientEvent::ResetPairing(_), Ok(ReplyBody::Done(_))) => Ok(session),
             (ClientEvent::ResetPairing(_), _) => wrong("ok done: the room is unpaired"),
+            // STD1-JOIN-24: in a room with one record, a reset.
+            (ClientEvent::ReopenPairing(_), Ok(ReplyBody::Done(_))) => Ok(session),
+            (ClientEvent::ReopenPairing(_), _) => wrong("ok done"),
             (ClientEvent::Create(_) | ClientEvent::Join(_), _) => wrong("already_joined"),
         },
         (Session::Shared { .. }, event) => match (event, outcome) {
@@ -696,7 +728,8 @@ fn judge(
             | (ClientEvent::DeleteMessage(_), Err(E::NotFound | E::NotAuthor | E::NotDeletable))
             | (ClientEvent::Typing, Ok(ReplyBody::Done(_)))
             | (ClientEvent::ResetPairing(_), Ok(ReplyBody::Done(_)))
-            | (ClientEvent::ResetPairing(_), Err(E::AlreadyPaired)) => Ok(session),
+            | (ClientEvent::ResetPairing(_), Err(E::AlreadyPaired))
+            | (ClientEvent::ReopenPairing(_), Ok(ReplyBody::Done(_))) => Ok(session),
             (ClientEvent::ExpireRoom, Ok(ReplyBody::Done(_)))
                 if own(&|b| {
                     matches!(
@@ -727,7 +760,10 @@ fn broadcast_allowed(session: Session, b: &Broadcast) -> bool {
                 | Broadcast::MessageDeleted { .. }
                 | Broadcast::RoomExpired { .. }
         ),
-        Session::Shared { .. } | Session::Ending => true,
+        // Others act there too (a lock's `room_locked` among them,
+        // STD1-JOIN-26); a replaced session may still get the broadcasts
+        // ordered before the claim (STD1-JOIN-25).
+        Session::Shared { .. } | Session::Ending | Session::Replaced => true,
     }
 }
 
@@ -993,13 +1029,21 @@ fn template(rng: &mut Rng, ctx: &Context, session: Session) -> ClientFrame {
         6..=11 => match rng.below(7) {
             0 | 1 => join_as(&ctx.decoy_a, None),
             2 => join_as(&ctx.decoy_b, rng.percent(50).then_some(ctx.decoy_pairing)),
+            // A claim on the decoy room: with a random code, or with the
+            // one some connection may have re-opened a slot with, which
+            // replaces that slot's record (STD1-JOIN-25).
             3 => join_as(
                 &PartyHashes {
                     room_hash: ctx.decoy_a.room_hash,
                     ..fresh_party(rng)
                 },
-                rng.percent(50)
-                    .then(|| PairingHash::from_bytes(rng.array())),
+                rng.percent(50).then(|| {
+                    if rng.percent(20) {
+                        ctx.decoy_pairing
+                    } else {
+                        PairingHash::from_bytes(rng.array())
+                    }
+                }),
             ),
             4 => join_as(
                 &PartyHashes {
@@ -1046,8 +1090,17 @@ fn template(rng: &mut Rng, ctx: &Context, session: Session) -> ClientFrame {
             message_id: some_id(rng),
         }),
         33..=35 => ClientEvent::Typing,
-        36..=38 => ClientEvent::ResetPairing(ResetPairing {
+        36..=37 => ClientEvent::ResetPairing(ResetPairing {
             pairing_hash: PairingHash::from_bytes(rng.array()),
+        }),
+        // Now and then with the decoy's known code, so that claims with it
+        // may replace a record of the decoy room (STD1-JOIN-24).
+        38 => ClientEvent::ReopenPairing(ReopenPairing {
+            pairing_hash: if rng.percent(20) {
+                ctx.decoy_pairing
+            } else {
+                PairingHash::from_bytes(rng.array())
+            },
         }),
         _ => ClientEvent::ExpireRoom,
     };
@@ -1073,6 +1126,7 @@ fn mutate(node: &mut Node, rng: &mut Rng) -> &'static str {
                 "typing",
                 "expire_room",
                 "reset_pairing",
+                "reopen_pairing",
                 "Create",
                 "ping",
                 "",
@@ -1562,11 +1616,16 @@ impl Worker<'_> {
                         };
                         // A room that ended closes its sessions with 1000
                         // (STD1-LIFE-7); a shared record's oldest session
-                        // may be closed with 1008 (STD1-JOIN-9).
+                        // may be closed with 1008 (STD1-JOIN-9), and so is
+                        // one whose record a claim replaced, with the
+                        // reason `record_replaced` (STD1-JOIN-25).
                         let room_ended = code == Some(close_code::ROOM_EXPIRED)
                             && (room_gone || *session == Session::Ending);
+                        let reason = conn.close_frame().map_or("", |(_, r)| r);
                         let displaced = code == Some(close_code::POLICY)
-                            && matches!(session, Session::Shared { .. });
+                            && (matches!(session, Session::Shared { .. })
+                                || (*session == Session::Replaced
+                                    && reason == close_code::RECORD_REPLACED_REASON));
                         if expected || room_ended || displaced {
                             self.summary.tally(format!(
                                 "close {}",
@@ -1880,6 +1939,44 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_shared_session_whose_record_was_replaced_answers_not_joined() {
+        // STD1-JOIN-25: a claim with a re-opened code may replace a decoy
+        // record; its session then changes nothing until its close.
+        let c = ctx();
+        let shared = Session::Shared { current: None };
+        let typing = frame(ClientEvent::Typing);
+        let not_joined = error(ErrorReason::NotJoined);
+        assert_eq!(
+            judge(&c, shared, &typing, &[], &not_joined),
+            Ok(Session::Replaced)
+        );
+        assert_eq!(
+            judge(&c, Session::Replaced, &typing, &[], &not_joined),
+            Ok(Session::Replaced)
+        );
+        assert!(judge(&c, Session::Replaced, &typing, &[], &done()).is_err());
+        let join = frame(join_as(&c.decoy_a, None));
+        assert_eq!(
+            judge(
+                &c,
+                Session::Replaced,
+                &join,
+                &[],
+                &error(ErrorReason::AlreadyJoined)
+            ),
+            Ok(Session::Replaced)
+        );
+        // Nobody else can enter a solo room, so nobody can replace its
+        // record; re-opening its other slot is a reset (STD1-JOIN-24).
+        let solo = Session::Solo { current: None };
+        assert!(judge(&c, solo, &typing, &[], &not_joined).is_err());
+        let reopen = frame(ClientEvent::ReopenPairing(ReopenPairing {
+            pairing_hash: PairingHash::from_bytes([4; 32]),
+        }));
+        assert_eq!(judge(&c, solo, &reopen, &[], &done()), Ok(solo));
     }
 
     #[test]

@@ -15,8 +15,32 @@ pub enum Code {
     Current,
     /// A code that is not the room's.
     Wrong,
-    /// The code the creator replaced with `reset_pairing` (STD1-JOIN-17).
+    /// The code made before the current one, replaced by `reset_pairing`
+    /// (STD1-JOIN-17) or `reopen_pairing` (STD1-JOIN-24).
     Previous,
+}
+
+/// The PIN a `join` is made with. Only B's claims with a code may slip
+/// (Appendix C, D-46): a claim binds the slot to the PIN typed, and B's
+/// own PIN then no longer opens it (STD1-JOIN-5 rule 3, STD1-JOIN-14).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Pin {
+    /// The party's own PIN.
+    #[default]
+    Own,
+    /// A mistyped PIN, the same mistype every time it occurs in a trace.
+    Typo,
+}
+
+impl Pin {
+    /// Whether the PIN is the party's own (omitted from traces then, so
+    /// that traces written before the slip was modelled read the same).
+    pub fn is_own(&self) -> bool {
+        *self == Pin::Own
+    }
 }
 
 /// A request, with its arguments as the requesting client forms them from
@@ -25,17 +49,39 @@ pub enum Code {
 #[serde(rename_all = "snake_case", tag = "op")]
 pub enum Op {
     Create,
-    Join { code: Code },
-    SendMessage { replaces: Option<MsgId> },
-    ReadReceipt { message_id: MsgId },
-    EditMessage { message_id: MsgId },
-    DeleteMessage { message_id: MsgId },
+    Join {
+        code: Code,
+        #[serde(default, skip_serializing_if = "Pin::is_own")]
+        pin: Pin,
+    },
+    SendMessage {
+        replaces: Option<MsgId>,
+    },
+    ReadReceipt {
+        message_id: MsgId,
+    },
+    EditMessage {
+        message_id: MsgId,
+    },
+    DeleteMessage {
+        message_id: MsgId,
+    },
     Typing,
     ExpireRoom,
     ResetPairing,
+    /// Re-opens the requester's other slot behind a new code (STD1-JOIN-24).
+    ReopenPairing,
 }
 
 impl Op {
+    /// A join with the party's own PIN.
+    pub const fn join(code: Code) -> Self {
+        Op::Join {
+            code,
+            pin: Pin::Own,
+        }
+    }
+
     /// Whether the request needs an open session (all but create and join).
     pub fn needs_session(self) -> bool {
         !matches!(self, Op::Create | Op::Join { .. })
@@ -72,7 +118,11 @@ impl std::fmt::Display for Request {
         let party = self.party;
         match self.op {
             Op::Create => write!(f, "{party:?} create"),
-            Op::Join { code } => write!(f, "{party:?} join (code: {code:?})"),
+            Op::Join {
+                code,
+                pin: Pin::Own,
+            } => write!(f, "{party:?} join (code: {code:?})"),
+            Op::Join { code, pin } => write!(f, "{party:?} join (code: {code:?}, pin: {pin:?})"),
             Op::SendMessage { replaces: None } => write!(f, "{party:?} send"),
             Op::SendMessage { replaces: Some(id) } => {
                 write!(f, "{party:?} send replacing m{}", id.0)
@@ -83,6 +133,7 @@ impl std::fmt::Display for Request {
             Op::Typing => write!(f, "{party:?} typing"),
             Op::ExpireRoom => write!(f, "{party:?} expire"),
             Op::ResetPairing => write!(f, "{party:?} reset pairing"),
+            Op::ReopenPairing => write!(f, "{party:?} reopen pairing"),
         }
     }
 }

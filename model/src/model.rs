@@ -4,10 +4,10 @@
 
 use stateright::{Model, Property};
 
-use crate::action::{Action, Code, Op, Request};
+use crate::action::{Action, Code, Op, Pin, Request};
 use crate::outcome::{Outcome, Reply};
 use crate::rules::{Fault, Rules};
-use crate::state::{Claim, Event, Party, State};
+use crate::state::{Claim, Event, Party, Slot, State};
 
 /// The model with its bounds.
 #[derive(Clone, Debug)]
@@ -18,7 +18,8 @@ pub struct RoomModel {
     /// Rooms created for the steg number (a second after an expiry shows
     /// the number is reusable, STD1-LIFE-5).
     pub max_rooms: u8,
-    /// Times the creator may replace the pairing code per room.
+    /// Times the pairing code may be replaced per room, by
+    /// `reset_pairing` or `reopen_pairing`.
     pub max_code_resets: u8,
     /// Whether pairs of requests may be in flight together. The checks
     /// always include them; the corpus covers states by paths without them
@@ -66,13 +67,11 @@ impl RoomModel {
                 message_id: current?,
             },
             OpKind::Expire => Op::ExpireRoom,
-            OpKind::Claim => Op::Join {
-                code: if state.knows_code(party) {
-                    Code::Current
-                } else {
-                    Code::Wrong
-                },
-            },
+            OpKind::Claim => Op::join(if state.knows_code(party) {
+                Code::Current
+            } else {
+                Code::Wrong
+            }),
         };
         Some(Request { party, op })
     }
@@ -142,7 +141,7 @@ fn is_reply_race(state: &State, first: Request, second: Request) -> bool {
 }
 
 /// The request kinds that take part in races.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum OpKind {
     Send,
     Read,
@@ -154,14 +153,16 @@ enum OpKind {
 
 /// The pairs of requests whose races matter (issue: both parties replying
 /// into one state, edit or delete racing a read, expiry racing a send, two
-/// slot-2 claims), each in both orders.
-const RACES: [(OpKind, OpKind); 6] = [
+/// claims of one code, a claim racing a send of the record it replaces),
+/// each in both orders.
+const RACES: [(OpKind, OpKind); 7] = [
     (OpKind::Send, OpKind::Send),
     (OpKind::Edit, OpKind::Read),
     (OpKind::Delete, OpKind::Read),
     (OpKind::Expire, OpKind::Send),
     (OpKind::Send, OpKind::Read),
     (OpKind::Claim, OpKind::Claim),
+    (OpKind::Claim, OpKind::Send),
 ];
 
 impl Model for RoomModel {
@@ -185,20 +186,30 @@ impl Model for RoomModel {
                 if party != Party::B {
                     actions.push(request(Op::Create));
                 }
-                actions.push(request(Op::Join { code: Code::None }));
+                actions.push(request(Op::join(Code::None)));
                 if party == Party::M {
-                    actions.push(request(Op::Join { code: Code::Wrong }));
+                    actions.push(request(Op::join(Code::Wrong)));
                 }
-                if party != Party::A
-                    && let Some(claim) = Self::request(s, party, OpKind::Claim)
-                {
+                // A claims only a slot B re-opened for it, after A lost
+                // its own (STD1-JOIN-24).
+                let claims = party != Party::A
+                    || (s.room.is_some() && s.record_of(party).is_none() && s.knows_code(party));
+                if claims && let Some(claim) = Self::request(s, party, OpKind::Claim) {
                     actions.push(Action::Do(claim));
                 }
-                // B still holding the code the creator replaced.
-                if party == Party::B && s.room.is_some_and(|r| r.code_version > 0) {
-                    actions.push(request(Op::Join {
-                        code: Code::Previous,
-                    }));
+                if party == Party::B {
+                    // The slip of D-46: B claims with the code and a
+                    // mistyped PIN.
+                    if s.knows_code(party) {
+                        actions.push(request(Op::Join {
+                            code: Code::Current,
+                            pin: Pin::Typo,
+                        }));
+                    }
+                    // B still holding the code that was replaced.
+                    if s.room.is_some_and(|r| r.code_version > 0) {
+                        actions.push(request(Op::join(Code::Previous)));
+                    }
                 }
                 continue;
             }
@@ -214,6 +225,7 @@ impl Model for RoomModel {
             actions.push(request(Op::Typing));
             actions.push(request(Op::ExpireRoom));
             actions.push(request(Op::ResetPairing));
+            actions.push(request(Op::ReopenPairing));
             actions.push(Action::Disconnect(party));
         }
         if self.races {
@@ -250,15 +262,32 @@ impl Model for RoomModel {
 impl RoomModel {
     /// Adds the races enabled in `s`.
     fn races(&self, s: &State, actions: &mut Vec<Action>) {
+        let target = s.room.and_then(|r| r.pairing);
         for (first, second) in RACES {
-            let parties: &[(Party, Party)] = match first {
-                // Two claims on slot 2: B and the intruder, neither joined.
-                OpKind::Claim => &[(Party::B, Party::M), (Party::M, Party::B)],
+            let parties: &[(Party, Party)] = match (first, second) {
+                // Two claims of one code: B and the intruder, neither joined.
+                (OpKind::Claim, OpKind::Claim) => &[(Party::B, Party::M), (Party::M, Party::B)],
+                // A claim racing a request of the session it displaces.
+                (OpKind::Claim, _) => &[
+                    (Party::M, Party::A),
+                    (Party::M, Party::B),
+                    (Party::A, Party::M),
+                    (Party::B, Party::M),
+                ],
                 _ => &[(Party::A, Party::B), (Party::B, Party::A)],
             };
             for &(p, q) in parties {
-                let enabled = match first {
-                    OpKind::Claim => !s.has_session(p) && !s.has_session(q) && s.records.len() == 1,
+                let enabled = match (first, second) {
+                    (OpKind::Claim, OpKind::Claim) => {
+                        !s.has_session(p) && !s.has_session(q) && target.is_some()
+                    }
+                    (OpKind::Claim, _) => {
+                        !s.has_session(p)
+                            && s.has_session(q)
+                            && target
+                                .and_then(|slot| s.holder(slot))
+                                .is_some_and(|r| r.party == q)
+                    }
                     _ => s.has_session(p) && s.has_session(q),
                 };
                 if !enabled {
@@ -368,6 +397,42 @@ pub fn properties() -> Vec<Property<RoomModel>> {
             },
         ),
         Property::always(
+            "a record changes holder only through the current code of its room (STD1-JOIN-14, STD1-JOIN-25)",
+            |_, s: &State| {
+                let records = s.records.iter().all(|r| r.claim != Claim::WithoutCode);
+                let steps = s.events.iter().all(|e| match *e {
+                    Event::Replaced { with_code, .. } => with_code,
+                    _ => true,
+                });
+                records && steps
+            },
+        ),
+        Property::always(
+            "a displaced party holds no session (STD1-JOIN-25)",
+            |_, s: &State| {
+                s.events.iter().all(|e| match *e {
+                    Event::Replaced {
+                        displaced,
+                        claimant,
+                        ..
+                    } => displaced == claimant || !s.has_session(displaced),
+                    _ => true,
+                })
+            },
+        ),
+        Property::always(
+            "a party's own login withdraws a code re-opened for its slot (STD1-JOIN-16)",
+            |_, s: &State| {
+                let target = s.room.and_then(|r| r.pairing);
+                s.events.iter().all(|e| match *e {
+                    Event::Joined { party, .. } => {
+                        target.is_none() || target != s.record_of(party).map(|r| r.slot)
+                    }
+                    _ => true,
+                })
+            },
+        ),
+        Property::always(
             "a locked room evaluates nothing from a barred network (STD1-JOIN-20, STD1-JOIN-22)",
             |_, s: &State| {
                 s.events.iter().all(|e| {
@@ -440,6 +505,51 @@ pub fn properties() -> Vec<Property<RoomModel>> {
             },
         ),
         Property::sometimes(
+            "B regains its slot after a mistyped PIN without the room ending (STD1-JOIN-24, STD1-JOIN-25)",
+            |_, s: &State| {
+                s.events.iter().any(|e| {
+                    matches!(
+                        e,
+                        Event::Replaced {
+                            slot: Slot::Two,
+                            displaced: Party::B,
+                            displaced_pin: Pin::Typo,
+                            claimant: Party::B,
+                            pin: Pin::Own,
+                            with_code: true,
+                            ..
+                        }
+                    )
+                })
+            },
+        ),
+        Property::sometimes(
+            "a connected party is displaced by a claim (STD1-JOIN-25)",
+            |_, s: &State| {
+                s.events.iter().any(|e| {
+                    matches!(
+                        e,
+                        Event::Replaced {
+                            session_closed: true,
+                            ..
+                        }
+                    )
+                })
+            },
+        ),
+        Property::sometimes(
+            "a party's own login withdraws a re-opened code (STD1-JOIN-16)",
+            |_, s: &State| {
+                s.events
+                    .iter()
+                    .any(|e| matches!(e, Event::Withdrawn { .. }))
+            },
+        ),
+        Property::sometimes(
+            "a connected party is told of a lock (STD1-JOIN-26)",
+            |_, s: &State| s.events.contains(&Event::Locked { told: true }),
+        ),
+        Property::sometimes(
             "a completed pairing (STD1-JOIN-14, STD1-JOIN-15)",
             |_, s: &State| s.record_of(Party::A).is_some() && s.record_of(Party::B).is_some(),
         ),
@@ -471,6 +581,13 @@ pub fn property_broken_by(fault: Fault) -> &'static str {
         }
         Fault::HardLock => {
             "a lock never refuses right credentials from a network that has not failed (STD1-JOIN-23)"
+        }
+        Fault::OpenReplacement => {
+            "a record changes holder only through the current code of its room (STD1-JOIN-14, STD1-JOIN-25)"
+        }
+        Fault::KeepReplacedSessions => "a displaced party holds no session (STD1-JOIN-25)",
+        Fault::KeepCodeOnLogin => {
+            "a party's own login withdraws a code re-opened for its slot (STD1-JOIN-16)"
         }
     }
 }

@@ -63,12 +63,27 @@ pub enum Cause {
 #[serde(rename_all = "snake_case", tag = "event")]
 pub enum Broadcast {
     PartyPaired,
-    NewMessage { message_id: MsgId, author: Party },
-    MessageRead { message_id: MsgId },
-    MessageEdited { message_id: MsgId },
-    MessageDeleted { message_id: MsgId },
+    NewMessage {
+        message_id: MsgId,
+        author: Party,
+    },
+    MessageRead {
+        message_id: MsgId,
+    },
+    MessageEdited {
+        message_id: MsgId,
+    },
+    MessageDeleted {
+        message_id: MsgId,
+    },
     CounterpartyTyping,
-    RoomExpired { cause: Cause },
+    /// The failure that set the lock (STD1-JOIN-26). Its `locked_until`
+    /// is the server's clock plus its lock duration, which traces leave
+    /// to the server's configuration.
+    RoomLocked,
+    RoomExpired {
+        cause: Cause,
+    },
 }
 
 /// A broadcast and the party whose session receives it.
@@ -89,13 +104,19 @@ pub struct Outcome {
     /// Broadcasts in the order each session receives them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub broadcasts: Vec<Delivery>,
-    /// Sessions the server closes (status 1000, `room_expired`).
+    /// Sessions the server closes because the room ended (status 1000,
+    /// `room_expired`, STD1-LIFE-7).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub closed: Vec<Party>,
-    /// The request reached a session whose room was deleted by the other
-    /// request of a race: the server answers `room_expired`, or closes the
-    /// session before it processes the frame and answers nothing
-    /// (STD1-LIFE-8).
+    /// Sessions the server closes because a claim replaced their access
+    /// record (status 1008, `record_replaced`, STD1-JOIN-25, STD1-WIRE-5).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced: Vec<Party>,
+    /// The request reached a session that the other request of a race
+    /// ended: its room was deleted, and the server answers `room_expired`
+    /// (STD1-LIFE-8), or its record was replaced, and the server answers
+    /// `not_joined` (STD1-JOIN-25); or the server closes the session
+    /// before it processes the frame and answers nothing.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reply_may_be_missing: bool,
 }

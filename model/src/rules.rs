@@ -3,7 +3,7 @@
 
 use stelgano_spec::ErrorReason;
 
-use crate::action::{Code, Op, Request};
+use crate::action::{Code, Op, Pin, Request};
 use crate::outcome::{Broadcast, Cause, Delivery, MessageView, Outcome, Reply};
 use crate::state::{Claim, Event, Msg, MsgId, Party, Record, Room, Slot, State};
 
@@ -13,7 +13,8 @@ use crate::state::{Claim, Event, Msg, MsgId, Party, Record, Room, Slot, State};
 pub enum Fault {
     /// The author may replace its own message (STD1-MSG-2 rule 1).
     NoTurnTaking,
-    /// Slot 2 may be claimed again after pairing (STD1-JOIN-14).
+    /// Slot 2 may be claimed again after pairing, beside its record
+    /// (STD1-JOIN-6, STD1-JOIN-14).
     NoSlotLimit,
     /// The author may mark its own message read (STD1-MSG-9).
     ReadByAuthor,
@@ -27,10 +28,18 @@ pub enum Fault {
     /// A locked room bars every network, the rule std-1 first had
     /// (STD1-JOIN-23, D-45).
     HardLock,
+    /// Any code replaces the record of an occupied slot, as if the gate
+    /// were only checked for an empty one (STD1-JOIN-14, STD1-JOIN-25).
+    OpenReplacement,
+    /// The replaced record's sessions stay open (STD1-JOIN-25).
+    KeepReplacedSessions,
+    /// The target's own login leaves a re-opened code standing
+    /// (STD1-JOIN-16).
+    KeepCodeOnLogin,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 7] = [
+    pub const ALL: [Fault; 10] = [
         Fault::NoTurnTaking,
         Fault::NoSlotLimit,
         Fault::ReadByAuthor,
@@ -38,6 +47,9 @@ impl Fault {
         Fault::NoPairingGate,
         Fault::LockIgnored,
         Fault::HardLock,
+        Fault::OpenReplacement,
+        Fault::KeepReplacedSessions,
+        Fault::KeepCodeOnLogin,
     ];
 }
 
@@ -50,6 +62,16 @@ pub struct Rules {
     pub fault: Option<Fault>,
 }
 
+/// What a request makes the server send besides its reply.
+#[derive(Default)]
+struct Sends {
+    broadcasts: Vec<Delivery>,
+    /// Sessions closed because the room ended (STD1-LIFE-7).
+    closed: Vec<Party>,
+    /// Sessions closed because their record was replaced (STD1-JOIN-25).
+    replaced: Vec<Party>,
+}
+
 impl Rules {
     fn guarded(&self, fault: Fault) -> bool {
         self.fault != Some(fault)
@@ -59,44 +81,49 @@ impl Rules {
     pub fn serve(&self, state: &State, request: Request) -> (State, Outcome) {
         let mut next = state.clone();
         let party = request.party;
-        let reply = if request.op.needs_session() && !state.has_session(party) {
-            // Only reachable when a request raced an expiry (STD1-LIFE-8).
-            Reply::error(ErrorReason::RoomExpired)
-        } else {
-            let mut out = Vec::new();
-            let mut closed = Vec::new();
-            let reply = match request.op {
-                Op::Create => self.create(&mut next, party),
-                Op::Join { code } => self.join(&mut next, party, code, &mut out),
-                Op::SendMessage { replaces } => self.send(&mut next, party, replaces, &mut out),
-                Op::ReadReceipt { message_id } => self.read(&mut next, party, message_id, &mut out),
-                Op::EditMessage { message_id } => self.edit(&mut next, party, message_id, &mut out),
-                Op::DeleteMessage { message_id } => {
-                    self.delete(&mut next, party, message_id, &mut out)
-                }
-                Op::Typing => typing(&next, party, &mut out),
-                Op::ExpireRoom => {
-                    end_room(&mut next, Cause::Party, &mut out, &mut closed);
-                    Reply::Done
-                }
-                Op::ResetPairing => reset_pairing(&mut next),
+        if request.op.needs_session() && !state.has_session(party) {
+            // Only reachable when a request raced an expiry (STD1-LIFE-8)
+            // or a claim that replaced the requester's record
+            // (STD1-JOIN-25): either way the request changes nothing.
+            let reason = if state.room.is_some() {
+                ErrorReason::NotJoined
+            } else {
+                ErrorReason::RoomExpired
             };
             return (
                 next,
                 Outcome {
-                    reply: Some(reply),
-                    broadcasts: out,
-                    closed,
-                    reply_may_be_missing: false,
+                    reply: Some(Reply::error(reason)),
+                    reply_may_be_missing: true,
+                    ..Outcome::default()
                 },
             );
+        }
+        let mut sends = Sends::default();
+        let out = &mut sends.broadcasts;
+        let reply = match request.op {
+            Op::Create => self.create(&mut next, party),
+            Op::Join { code, pin } => self.join(&mut next, party, code, pin, &mut sends),
+            Op::SendMessage { replaces } => self.send(&mut next, party, replaces, out),
+            Op::ReadReceipt { message_id } => self.read(&mut next, party, message_id, out),
+            Op::EditMessage { message_id } => self.edit(&mut next, party, message_id, out),
+            Op::DeleteMessage { message_id } => self.delete(&mut next, party, message_id, out),
+            Op::Typing => typing(&next, party, out),
+            Op::ExpireRoom => {
+                end_room(&mut next, Cause::Party, out, &mut sends.closed);
+                Reply::Done
+            }
+            Op::ResetPairing => reset_pairing(&mut next, party),
+            Op::ReopenPairing => reopen_pairing(&mut next, party),
         };
         (
             next,
             Outcome {
                 reply: Some(reply),
-                reply_may_be_missing: true,
-                ..Outcome::default()
+                broadcasts: sends.broadcasts,
+                closed: sends.closed,
+                replaced: sends.replaced,
+                reply_may_be_missing: false,
             },
         )
     }
@@ -109,7 +136,8 @@ impl Rules {
         s.rooms_created += 1;
         s.room = Some(Room {
             generation: s.rooms_created,
-            pairing_open: true,
+            pairing: Some(Slot::Two),
+            code_by: party,
             code_version: 0,
             failures: 0,
             locked: false,
@@ -119,6 +147,7 @@ impl Rules {
             party,
             slot: Slot::One,
             claim: Claim::Created,
+            pin: Pin::Own,
         });
         s.sessions[party.index()] = true;
         Reply::Joined {
@@ -129,7 +158,7 @@ impl Rules {
 
     /// STD1-JOIN-5 and the rules it names; during a lock, STD1-JOIN-22
     /// and STD1-JOIN-23.
-    fn join(&self, s: &mut State, party: Party, code: Code, out: &mut Vec<Delivery>) -> Reply {
+    fn join(&self, s: &mut State, party: Party, code: Code, pin: Pin, sends: &mut Sends) -> Reply {
         let Some(room) = s.room else {
             return Reply::error(ErrorReason::NotFound);
         };
@@ -137,57 +166,135 @@ impl Rules {
         let refused =
             (barred && self.guarded(Fault::LockIgnored)) || !self.guarded(Fault::HardLock);
         if room.locked && refused {
-            let rightful = rightful(s, party, code);
+            let rightful = rightful(s, party, code, pin);
             s.events.push(Event::LockedOut {
                 rightful,
                 network_barred: barred,
             });
             return Reply::error(ErrorReason::Locked);
         }
-        if s.record_of(party).is_some() {
-            // A returning party; any code is ignored (STD1-JOIN-16).
+        if let Some(record) = s.record_matching(party, pin).copied() {
+            // Rule 3: a returning party; any code is ignored, and a code
+            // re-opened for its own slot is withdrawn (STD1-JOIN-16).
+            if room.pairing == Some(record.slot)
+                && self.guarded(Fault::KeepCodeOnLogin)
+                && let Some(room) = s.room.as_mut()
+            {
+                room.pairing = None;
+                s.events.push(Event::Withdrawn { party });
+            }
             return open_session(s, party, room.locked, barred);
         }
-        let open_slot = if self.guarded(Fault::NoSlotLimit) {
-            s.records.len() == 1 && room.pairing_open
+        // Rule 4: a claim on the code's target slot (STD1-JOIN-14).
+        let target = if self.guarded(Fault::NoSlotLimit) {
+            room.pairing
         } else {
-            !s.records.is_empty()
+            room.pairing
+                .or((!s.records.is_empty()).then_some(Slot::Two))
         };
-        if open_slot && code != Code::None {
+        if let Some(target) = target
+            && code != Code::None
+        {
             // Only the code in force; a replaced one is as wrong as any.
             let right = code == Code::Current && s.knows_code(party);
-            if !right && self.guarded(Fault::NoPairingGate) {
-                return self.failure(s, party, ErrorReason::PairingInvalid);
+            let occupied = s.holder(target).is_some();
+            let gated = self.guarded(Fault::NoPairingGate)
+                && (!occupied || self.guarded(Fault::OpenReplacement));
+            if !right && gated {
+                return self.failure(s, party, ErrorReason::PairingInvalid, &mut sends.broadcasts);
             }
-            s.records.push(Record {
-                party,
-                slot: Slot::Two,
-                claim: if right {
-                    Claim::WithCode
-                } else {
-                    Claim::WithoutCode
-                },
-            });
-            if let Some(room) = s.room.as_mut() {
-                room.pairing_open = !self.guarded(Fault::NoSlotLimit);
-            }
-            // The creator's sessions learn of it (STD1-JOIN-15).
-            for holder in s.records.iter().filter(|r| r.slot == Slot::One) {
-                if s.sessions[holder.party.index()] {
-                    out.push(Delivery {
-                        to: holder.party,
-                        broadcast: Broadcast::PartyPaired,
-                    });
+            // Rule 2 (`sender_mismatch`) cannot arise: every party presents
+            // its own sender hash here.
+            return self.claim(s, party, target, right, pin, sends, barred);
+        }
+        // Rule 5: a wrong PIN (STD1-JOIN-19).
+        self.failure(s, party, ErrorReason::Unauthorized, &mut sends.broadcasts)
+    }
+
+    /// Rule 3 of STD1-JOIN-14: the target slot's record is made from the
+    /// request, replacing the one that held the slot (STD1-JOIN-25); the
+    /// code is spent; the other slot's sessions learn of it
+    /// (STD1-JOIN-15).
+    #[allow(clippy::too_many_arguments)]
+    fn claim(
+        &self,
+        s: &mut State,
+        party: Party,
+        target: Slot,
+        right: bool,
+        pin: Pin,
+        sends: &mut Sends,
+        network_barred: bool,
+    ) -> Reply {
+        let locked = s.room.is_some_and(|r| r.locked);
+        let displaced = if self.guarded(Fault::NoSlotLimit) {
+            let old = s.holder(target).copied();
+            s.records.retain(|r| r.slot != target);
+            old
+        } else {
+            None
+        };
+        s.records.push(Record {
+            party,
+            slot: target,
+            claim: if right {
+                Claim::WithCode
+            } else {
+                Claim::WithoutCode
+            },
+            pin,
+        });
+        s.records.sort_by_key(|r| r.slot);
+        if self.guarded(Fault::NoSlotLimit)
+            && let Some(room) = s.room.as_mut()
+        {
+            room.pairing = None;
+        }
+        if let Some(old) = displaced {
+            let mut session_closed = false;
+            if old.party != party {
+                // Authorship is by slot: the slot's message stays the
+                // slot's, now under the claimant (STD1-JOIN-25).
+                reassign(s, old.party, party);
+                if s.has_session(old.party) && self.guarded(Fault::KeepReplacedSessions) {
+                    s.sessions[old.party.index()] = false;
+                    sends.replaced.push(old.party);
+                    session_closed = true;
                 }
             }
-            return open_session(s, party, room.locked, barred);
+            s.events.push(Event::Replaced {
+                slot: target,
+                displaced: old.party,
+                displaced_pin: old.pin,
+                claimant: party,
+                pin,
+                with_code: right,
+                session_closed,
+            });
         }
-        self.failure(s, party, ErrorReason::Unauthorized)
+        // The other slot's sessions learn of it, not the replaced record's
+        // (STD1-JOIN-15).
+        for holder in s.records.iter().filter(|r| r.slot != target) {
+            if s.has_session(holder.party) {
+                sends.broadcasts.push(Delivery {
+                    to: holder.party,
+                    broadcast: Broadcast::PartyPaired,
+                });
+            }
+        }
+        open_session(s, party, locked, network_barred)
     }
 
     /// One more failure (STD1-JOIN-18, STD1-JOIN-19); the party's network
-    /// is barred for the rest of the count window (STD1-JOIN-22).
-    fn failure(&self, s: &mut State, party: Party, reason: ErrorReason) -> Reply {
+    /// is barred for the rest of the count window (STD1-JOIN-22). The
+    /// failure that sets the lock tells every session (STD1-JOIN-26).
+    fn failure(
+        &self,
+        s: &mut State,
+        party: Party,
+        reason: ErrorReason,
+        out: &mut Vec<Delivery>,
+    ) -> Reply {
         let network = s.network_of(party);
         let Some(room) = s.room.as_mut() else {
             return Reply::error(ErrorReason::NotFound);
@@ -200,15 +307,17 @@ impl Rules {
             return Reply::error(ErrorReason::Locked);
         }
         room.failures += 1;
-        if room.failures >= self.lockout_attempts {
-            room.locked = true;
-            Reply::error(ErrorReason::Locked)
-        } else {
-            Reply::Error {
+        if room.failures < self.lockout_attempts {
+            return Reply::Error {
                 reason,
                 attempts_remaining: Some(self.lockout_attempts - room.failures),
-            }
+            };
         }
+        room.locked = true;
+        let told = Party::ALL.iter().any(|&p| s.has_session(p));
+        broadcast(s, Broadcast::RoomLocked, out);
+        s.events.push(Event::Locked { told });
+        Reply::error(ErrorReason::Locked)
     }
 
     /// STD1-MSG-2, STD1-MSG-3.
@@ -331,10 +440,30 @@ impl Rules {
 }
 
 /// Whether a join carries right credentials: the PIN of a record the
-/// party holds, or, for the open slot 2, the code in force.
-fn rightful(s: &State, party: Party, code: Code) -> bool {
-    let open_slot = s.records.len() == 1 && s.room.is_some_and(|r| r.pairing_open);
-    s.record_of(party).is_some() || (open_slot && code == Code::Current && s.knows_code(party))
+/// party holds, or, for the code's target slot, the code in force.
+fn rightful(s: &State, party: Party, code: Code, pin: Pin) -> bool {
+    let open = s.room.is_some_and(|r| r.pairing.is_some());
+    s.record_matching(party, pin).is_some()
+        || (open && code == Code::Current && s.knows_code(party))
+}
+
+/// Hands what `from` authored or read to `to`, who took its slot:
+/// authorship is by slot (STD1-JOIN-25).
+fn reassign(s: &mut State, from: Party, to: Party) {
+    let swap = |p: &mut Party| {
+        if *p == from {
+            *p = to;
+        }
+    };
+    for m in &mut s.messages {
+        swap(&mut m.author);
+        if let Some(reader) = m.read_by.as_mut() {
+            swap(reader);
+        }
+        if let Some(author) = m.replaced_author.as_mut() {
+            swap(author);
+        }
+    }
 }
 
 /// Opens a session for a party that holds a record (STD1-JOIN-8).
@@ -386,15 +515,31 @@ fn typing(s: &State, party: Party, out: &mut Vec<Delivery>) -> Reply {
 }
 
 /// STD1-JOIN-17.
-fn reset_pairing(s: &mut State) -> Reply {
+fn reset_pairing(s: &mut State, party: Party) -> Reply {
     match s.room.as_mut() {
         Some(room) if s.records.len() == 1 => {
             room.code_version += 1;
-            room.pairing_open = true;
+            room.pairing = Some(Slot::Two);
+            room.code_by = party;
             Reply::Done
         }
         _ => Reply::error(ErrorReason::AlreadyPaired),
     }
+}
+
+/// STD1-JOIN-24: the requester's other slot becomes the target of a new
+/// code; its record, if any, stays valid until a claim replaces it. In a
+/// room with one record, what `reset_pairing` does.
+fn reopen_pairing(s: &mut State, party: Party) -> Reply {
+    let Some(slot) = s.record_of(party).map(|r| r.slot) else {
+        return Reply::error(ErrorReason::NotJoined);
+    };
+    if let Some(room) = s.room.as_mut() {
+        room.code_version += 1;
+        room.pairing = Some(slot.other());
+        room.code_by = party;
+    }
+    Reply::Done
 }
 
 /// Deletes everything of the room and ends its sessions (STD1-LIFE-2,

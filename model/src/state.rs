@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::action::Pin;
+
 /// A participant. A and B are the honest parties with different PINs; M is
 /// the intruder, who knows the steg number but neither PIN (spec §2.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -23,6 +25,11 @@ impl Party {
     pub const fn index(self) -> usize {
         self as usize
     }
+
+    /// Whether the party is one of the pair (A or B).
+    pub const fn is_honest(self) -> bool {
+        !matches!(self, Party::M)
+    }
 }
 
 /// An access record's slot: 1 for the room's creator, 2 for the second
@@ -33,28 +40,43 @@ pub enum Slot {
     Two,
 }
 
+impl Slot {
+    /// The other slot: the target of a code its holder re-opens
+    /// (STD1-JOIN-24).
+    pub const fn other(self) -> Self {
+        match self {
+            Slot::One => Slot::Two,
+            Slot::Two => Slot::One,
+        }
+    }
+}
+
 /// A message id. Ids are never reused (STD1-MSG-5), so they count up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MsgId(pub u8);
 
-/// How a record was obtained; the last is only reachable with the pairing
-/// gate switched off (a seeded fault), and a property forbids it for M.
+/// How a record was obtained; the last is only reachable with a pairing
+/// gate switched off (a seeded fault), and properties forbid it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Claim {
     /// Slot 1, by `create`.
     Created,
-    /// Slot 2, with the room's current pairing code.
+    /// The code's target slot, with the room's current pairing code
+    /// (slot 2 of a new room, or a slot re-opened by STD1-JOIN-24).
     WithCode,
-    /// Slot 2 without the current code.
+    /// A slot taken without the current code.
     WithoutCode,
 }
 
-/// One access record (STD1-JOIN-3).
+/// One access record (STD1-JOIN-3), bound to the PIN it was claimed with:
+/// a record made with B's mistyped PIN is opened by that PIN only, which
+/// B does not know (Appendix C, D-46).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Record {
     pub party: Party,
     pub slot: Slot,
     pub claim: Claim,
+    pub pin: Pin,
 }
 
 /// The stored message (STD1-MSG-1 to STD1-MSG-14).
@@ -79,10 +101,17 @@ pub struct Room {
     /// Which room of this steg number it is (numbers may be reused after
     /// expiry, STD1-LIFE-5); names the pairing codes of traces.
     pub generation: u8,
-    /// Whether a pairing code is open (the room has one record).
-    pub pairing_open: bool,
-    /// How many times the creator replaced the code (STD1-JOIN-17); the
-    /// code in force is named by generation and this.
+    /// The target slot of the room's pairing code, while one is open:
+    /// slot 2 of a new room, or the slot a party re-opened
+    /// (STD1-JOIN-14, STD1-JOIN-24). `None` once a claim spent the code or
+    /// its target's own login withdrew it (STD1-JOIN-16).
+    pub pairing: Option<Slot>,
+    /// Who made the code last (at `create`, `reset_pairing` or
+    /// `reopen_pairing`): it decides who can type it ([`State::knows_code`]).
+    pub code_by: Party,
+    /// How many times the code was replaced, by `reset_pairing`
+    /// (STD1-JOIN-17) or `reopen_pairing` (STD1-JOIN-24); the code in
+    /// force is named by generation and this.
     pub code_version: u8,
     /// Failures counted since the last served lock (STD1-JOIN-18).
     pub failures: u8,
@@ -134,6 +163,30 @@ pub enum Event {
     Expired {
         with_message: bool,
     },
+    /// A claim replaced the record of its target slot (STD1-JOIN-25):
+    /// who held it, with which PIN, and who took it, with the code or not.
+    Replaced {
+        slot: Slot,
+        displaced: Party,
+        displaced_pin: Pin,
+        claimant: Party,
+        pin: Pin,
+        with_code: bool,
+        /// Whether the displaced party had a session, which the claim
+        /// closed.
+        session_closed: bool,
+    },
+    /// A party's own login withdrew the code re-opened for its slot
+    /// (STD1-JOIN-16).
+    Withdrawn {
+        party: Party,
+    },
+    /// The failure that set the lock (STD1-JOIN-18); `told` when some
+    /// session of the room was there to receive `room_locked`
+    /// (STD1-JOIN-26).
+    Locked {
+        told: bool,
+    },
     /// Both parties replied to the same state, each reply valid on its own:
     /// how many were stored, and whether the other sender got an error.
     ReplyRace {
@@ -150,8 +203,8 @@ pub struct State {
     pub messages: Vec<Msg>,
     /// Whether each party holds a session on the live room.
     pub sessions: [bool; 3],
-    /// Whether the intruder learns the codes the creator hands to B (one of
-    /// the initial states says yes).
+    /// Whether the intruder learns the codes one honest party hands to the
+    /// other (one of the initial states says yes).
     pub intruder_has_code: bool,
     /// Whether the intruder connects from A's network (one behind the same
     /// address, STD1-SEC-9) rather than its own (one of the initial states
@@ -190,6 +243,17 @@ impl State {
         self.records.iter().find(|r| r.party == party)
     }
 
+    /// The record a join of `party` with `pin` opens (STD1-JOIN-5 rule 3):
+    /// the party's record, when it is bound to that PIN.
+    pub fn record_matching(&self, party: Party, pin: Pin) -> Option<&Record> {
+        self.record_of(party).filter(|r| r.pin == pin)
+    }
+
+    /// The record that holds `slot`, if any.
+    pub fn holder(&self, slot: Slot) -> Option<&Record> {
+        self.records.iter().find(|r| r.slot == slot)
+    }
+
     /// The creator of the live room.
     pub fn creator(&self) -> Option<Party> {
         self.records
@@ -199,13 +263,17 @@ impl State {
     }
 
     /// Whether `party` can type the room's current pairing code: the
-    /// creator hands it to B, and the intruder sees it when it is that kind
-    /// of intruder; a code the intruder made is its own.
+    /// honest party who made it hands it to the other honest party, and
+    /// the intruder sees it when it is that kind of intruder; a code the
+    /// intruder made is its own. The maker does not claim with its own
+    /// code.
     pub fn knows_code(&self, party: Party) -> bool {
-        match self.creator() {
-            Some(Party::M) => party == Party::M,
-            Some(_) => party != Party::M || self.intruder_has_code,
-            None => false,
+        let Some(room) = self.room else {
+            return false;
+        };
+        match room.code_by {
+            Party::M => party == Party::M,
+            maker => party != maker && (party.is_honest() || self.intruder_has_code),
         }
     }
 

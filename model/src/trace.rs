@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashSet};
 use serde::{Deserialize, Serialize};
 use stateright::Model;
 
-use crate::action::{Action, Op, Request};
+use crate::action::{Action, Code, Op, Request};
 use crate::model::RoomModel;
 use crate::outcome::{Cause, Outcome, Reply};
 use crate::state::{Party, State};
@@ -24,8 +24,14 @@ use crate::state::{Party, State};
 ///
 /// Version 2 added network origins: each party connects from an address of
 /// its own, except M in traces with `shared_network`, which connects from
-/// A's (STD1-JOIN-22).
-pub const FORMAT: &str = "stelgano-traces/2";
+/// A's (STD1-JOIN-22). Version 3 (revision 1.1 of the spec) added
+/// `reopen_pairing`, the `pin` of B's mistyped claims, the `replaced`
+/// closes and the `room_locked` broadcast; a version 2 trace reads as the
+/// same trace in version 3.
+pub const FORMAT: &str = "stelgano-traces/3";
+
+/// The formats a replayer of this version reads.
+pub const READABLE_FORMATS: [&str; 2] = ["stelgano-traces/2", FORMAT];
 
 /// What every trace of a corpus shares: the format, the PIN each party
 /// types, and the lockout threshold the server under replay must be
@@ -44,7 +50,9 @@ pub struct Corpus {
     pub requirements: BTreeSet<String>,
 }
 
-/// The PINs of the parties; M's matches no honest party's.
+/// The PINs of the parties; M's matches no honest party's, and B's
+/// mistype (`typo`, the PIN of joins with `"pin": "typo"`) none of the
+/// others.
 #[derive(Debug, Serialize)]
 pub struct Pins {
     #[serde(rename = "A")]
@@ -53,6 +61,9 @@ pub struct Pins {
     pub b: &'static str,
     #[serde(rename = "M")]
     pub m: &'static str,
+    /// The PIN B types when it slips (Appendix C, D-46).
+    #[serde(rename = "B_typo")]
+    pub b_typo: &'static str,
 }
 
 impl Corpus {
@@ -65,6 +76,7 @@ impl Corpus {
                 a: "2468",
                 b: "1357",
                 m: "9090",
+                b_typo: "1375",
             },
             coverage,
             traces: traces.len(),
@@ -95,7 +107,8 @@ pub fn render(model: &RoomModel) -> (String, String) {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Trace {
     pub id: String,
-    /// Whether M may type the creator's pairing codes.
+    /// Whether M may type the pairing codes one honest party hands to the
+    /// other.
     pub intruder_has_code: bool,
     /// Whether M connects from A's network address instead of one of its
     /// own (STD1-JOIN-22, STD1-SEC-9).
@@ -124,7 +137,7 @@ pub enum Step {
     /// either.
     Race {
         race: [Request; 2],
-        orders: [[Outcome; 2]; 2],
+        orders: Box<[[Outcome; 2]; 2]>,
         requirements: Vec<String>,
     },
     /// Time passes or a connection drops.
@@ -404,7 +417,9 @@ fn protocol_state(s: &State) -> impl std::hash::Hash + Eq + use<> {
     (
         s.room.map(|r| {
             (
-                r.pairing_open,
+                r.pairing,
+                // Who made the code decides who can type it.
+                r.code_by,
                 r.failures,
                 r.locked,
                 // A replaced code and a reused number change what a server
@@ -463,6 +478,7 @@ fn answer_kind(model: &RoomModel, before: &State, action: Action) -> String {
                 .iter()
                 .map(|d| format!("{:?}", d.to))
                 .chain(o.closed.iter().map(|p| format!("x{p:?}")))
+                .chain(o.replaced.iter().map(|p| format!("r{p:?}")))
                 .collect();
             format!("{reply}[{}]", heard.join(" "))
         })
@@ -477,7 +493,7 @@ fn answer_kind(model: &RoomModel, before: &State, action: Action) -> String {
 
 fn op_shape(op: Op) -> String {
     match op {
-        Op::Join { code } => format!("join/{code:?}"),
+        Op::Join { code, pin } => format!("join/{code:?}/{pin:?}"),
         other => {
             let name = format!("{other:?}");
             name.split([' ', '{']).next().unwrap_or_default().to_owned()
@@ -499,12 +515,28 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
     let mut requirements = BTreeSet::new();
     let mut steps = Vec::new();
     let mut state = init.clone();
+    // Whether the target's own login withdrew the room's code since it
+    // was made (STD1-JOIN-16): a claim with it is then refused for that.
+    let mut withdrawn = false;
     for &action in actions {
         let Some((next, outcomes)) = model.step(&state, action) else {
             break;
         };
+        let code_of = |s: &State| s.room.map(|r| (r.generation, r.code_version));
+        let new_code = code_of(&state) != code_of(&next);
+        let withdrew = next
+            .events
+            .iter()
+            .any(|e| matches!(e, crate::state::Event::Withdrawn { .. }));
         let state_before = std::mem::replace(&mut state, next);
         let state = &state_before;
+        let exercised = |before: &State, request: Request, outcome: &Outcome| {
+            let mut ids = exercised(before, request, outcome);
+            if withdrawn && refused_code(request, outcome) {
+                ids.push("STD1-JOIN-16");
+            }
+            ids
+        };
         match action {
             Action::Do(request) => {
                 let expect = outcomes.into_iter().next().unwrap_or_default();
@@ -531,7 +563,7 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
                 requirements.extend(exercised_here.iter().copied());
                 steps.push(Step::Race {
                     race: [first, second],
-                    orders: [[one, two], [r_one, r_two]],
+                    orders: Box::new([[one, two], [r_one, r_two]]),
                     requirements: owned(exercised_here),
                 });
             }
@@ -554,6 +586,7 @@ fn trace(model: &RoomModel, n: usize, init: &State, actions: &[Action]) -> Trace
                 });
             }
         }
+        withdrawn = (withdrawn && !new_code) || withdrew;
     }
     Trace {
         id: format!("t{n:05}"),
@@ -575,6 +608,24 @@ fn middle_state(model: &RoomModel, state: &State, first: Request) -> State {
         .map_or_else(|| state.clone(), |(next, _)| next)
 }
 
+/// Whether a join with the room's last code was refused as a wrong PIN
+/// (the code being gone).
+fn refused_code(request: Request, outcome: &Outcome) -> bool {
+    matches!(
+        (request.op, outcome.reply),
+        (
+            Op::Join {
+                code: Code::Current,
+                ..
+            },
+            Some(Reply::Error {
+                reason: stelgano_spec::ErrorReason::Unauthorized,
+                ..
+            })
+        )
+    )
+}
+
 /// The requirements a request and its expected answer exercise.
 fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'static str> {
     use stelgano_spec::ErrorReason as E;
@@ -585,8 +636,12 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
     if let Some(ids) = during_lock(before, request, reason) {
         return ids;
     }
+    // A code re-opened a slot that a record holds (STD1-JOIN-24).
+    let reopened = before.records.len() == 2 && before.room.is_some_and(|r| r.pairing.is_some());
     let mut ids = match (request.op, reason) {
         (_, Some(E::RoomExpired)) => vec!["STD1-LIFE-8", "STD1-WIRE-21"],
+        // A request of a session whose record a claim replaced.
+        (_, Some(E::NotJoined)) => vec!["STD1-JOIN-25"],
         (Op::Create, None) if before.rooms_created > 0 => {
             vec!["STD1-JOIN-1", "STD1-JOIN-8", "STD1-LIFE-5"]
         }
@@ -596,11 +651,19 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
             vec!["STD1-JOIN-3", "STD1-LIFE-3"]
         }
         (Op::Join { .. }, Some(E::NotFound)) => vec!["STD1-JOIN-3"],
-        // The failure that sets the lock (rule 4 or 5 of STD1-JOIN-5).
+        // The failure that sets the lock (rule 4 or 5 of STD1-JOIN-5),
+        // and tells the room's sessions.
+        (Op::Join { .. }, Some(E::Locked)) if !outcome.broadcasts.is_empty() => vec![
+            "STD1-JOIN-5",
+            "STD1-JOIN-18",
+            "STD1-JOIN-19",
+            "STD1-JOIN-26",
+        ],
         (Op::Join { .. }, Some(E::Locked)) => vec!["STD1-JOIN-5", "STD1-JOIN-18", "STD1-JOIN-19"],
         (
             Op::Join {
-                code: crate::action::Code::Previous,
+                code: Code::Previous,
+                ..
             },
             Some(E::PairingInvalid),
         ) => {
@@ -613,23 +676,43 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
         }
         // Rule 4 of STD1-JOIN-5: every counted failure names the rule that
         // chose it, so a server admitting a wrong guess is reported for it.
+        (Op::Join { .. }, Some(E::PairingInvalid)) if reopened => vec![
+            "STD1-JOIN-5",
+            "STD1-JOIN-14",
+            "STD1-JOIN-19",
+            "STD1-JOIN-24",
+        ],
         (Op::Join { .. }, Some(E::PairingInvalid)) => {
             vec!["STD1-JOIN-5", "STD1-JOIN-14", "STD1-JOIN-19"]
         }
         (Op::Join { .. }, Some(_)) => vec!["STD1-JOIN-5", "STD1-JOIN-19"],
-        (Op::Join { code }, None) => {
-            let claimed = before.record_of(request.party).is_none();
-            match (claimed, code) {
-                (true, _) if before.room.is_some_and(|r| r.code_version > 0) => vec![
+        (Op::Join { code, pin }, None) => {
+            let matched = before.record_matching(request.party, pin);
+            let target = before.room.and_then(|r| r.pairing);
+            match (matched, code) {
+                // A claim that replaced the target slot's record.
+                (None, _) if reopened => vec![
+                    "STD1-JOIN-5",
+                    "STD1-JOIN-8",
+                    "STD1-JOIN-14",
+                    "STD1-JOIN-15",
+                    "STD1-JOIN-24",
+                    "STD1-JOIN-25",
+                ],
+                (None, _) if before.room.is_some_and(|r| r.code_version > 0) => vec![
                     "STD1-JOIN-5",
                     "STD1-JOIN-8",
                     "STD1-JOIN-14",
                     "STD1-JOIN-15",
                     "STD1-JOIN-17",
                 ],
-                (true, _) => vec!["STD1-JOIN-5", "STD1-JOIN-8", "STD1-JOIN-14", "STD1-JOIN-15"],
-                (false, crate::action::Code::None) => vec!["STD1-JOIN-5", "STD1-JOIN-8"],
-                (false, _) => vec!["STD1-JOIN-5", "STD1-JOIN-8", "STD1-JOIN-16"],
+                (None, _) => vec!["STD1-JOIN-5", "STD1-JOIN-8", "STD1-JOIN-14", "STD1-JOIN-15"],
+                // The target's own login withdraws the code.
+                (Some(record), _) if target == Some(record.slot) => {
+                    vec!["STD1-JOIN-5", "STD1-JOIN-8", "STD1-JOIN-16", "STD1-JOIN-24"]
+                }
+                (Some(_), Code::None) => vec!["STD1-JOIN-5", "STD1-JOIN-8"],
+                (Some(_), _) => vec!["STD1-JOIN-5", "STD1-JOIN-8", "STD1-JOIN-16"],
             }
         }
         (Op::SendMessage { .. }, None) => vec!["STD1-MSG-1", "STD1-MSG-2", "STD1-MSG-3"],
@@ -642,7 +725,11 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
         (Op::Typing, _) => vec!["STD1-MSG-16"],
         (Op::ExpireRoom, _) => vec!["STD1-LIFE-2", "STD1-LIFE-3", "STD1-LIFE-6", "STD1-LIFE-7"],
         (Op::ResetPairing, _) => vec!["STD1-JOIN-17"],
+        (Op::ReopenPairing, _) => vec!["STD1-JOIN-24"],
     };
+    if !outcome.replaced.is_empty() {
+        ids.push("STD1-WIRE-5");
+    }
     if !outcome.broadcasts.is_empty() {
         ids.push("STD1-WIRE-30");
     }
@@ -674,6 +761,7 @@ fn race_requirements(first: Request, second: Request) -> Vec<&'static str> {
     match (first.op, second.op) {
         (Op::SendMessage { .. }, Op::SendMessage { .. }) => vec!["STD1-MSG-7", "STD1-MSG-8"],
         (Op::Join { .. }, Op::Join { .. }) => vec!["STD1-JOIN-6", "STD1-MSG-8"],
+        (Op::Join { .. }, _) | (_, Op::Join { .. }) => vec!["STD1-JOIN-25", "STD1-MSG-8"],
         _ => vec!["STD1-MSG-8"],
     }
 }

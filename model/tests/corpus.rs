@@ -86,6 +86,10 @@ fn the_corpus_covers_every_kind_of_step() {
         r#""op":"typing""#,
         r#""op":"expire_room""#,
         r#""op":"reset_pairing""#,
+        r#""op":"reopen_pairing""#,
+        r#""pin":"typo""#,
+        r#""event":"room_locked""#,
+        r#""replaced":["#,
         r#""race":"#,
         r#""kind":"ttl_expires""#,
         r#""kind":"lock_ends""#,
@@ -108,6 +112,7 @@ fn the_corpus_covers_every_kind_of_step() {
         "not_editable",
         "not_deletable",
         "room_expired",
+        "not_joined",
     ] {
         assert!(
             traces.contains(&format!(r#""reason":"{reason}""#)),
@@ -124,6 +129,17 @@ fn every_trace_reads_back_as_written() {
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert_eq!(serde_json::to_string(&trace).expect("JSON"), line);
     }
+}
+
+#[test]
+fn a_trace_of_format_2_reads_as_it_was_written() {
+    // Format 3 only added what format 2 could not say: a join with the
+    // party's own PIN leaves `pin` out, and an outcome without a replaced
+    // record leaves `replaced` out.
+    // Trace t00074 of the last format 2 corpus.
+    let line = r#"{"id":"t00074","intruder_has_code":true,"shared_network":false,"requirements":["STD1-JOIN-1","STD1-JOIN-14","STD1-JOIN-15","STD1-JOIN-5","STD1-JOIN-8","STD1-LIFE-4","STD1-LIFE-6","STD1-LIFE-7","STD1-WIRE-30"],"steps":[{"request":{"party":"A","op":"create"},"expect":{"reply":{"reply":"joined","awaiting_party":true,"current_message":null}},"requirements":["STD1-JOIN-1","STD1-JOIN-8"]},{"request":{"party":"M","op":"join","code":"current"},"expect":{"reply":{"reply":"joined","awaiting_party":false,"current_message":null},"broadcasts":[{"to":"A","event":"party_paired"}]},"requirements":["STD1-JOIN-5","STD1-JOIN-8","STD1-JOIN-14","STD1-JOIN-15","STD1-WIRE-30"]},{"environment":{"kind":"ttl_expires"},"expect":{"broadcasts":[{"to":"A","event":"room_expired","cause":"ttl"},{"to":"M","event":"room_expired","cause":"ttl"}],"closed":["A","M"]},"requirements":["STD1-LIFE-4","STD1-LIFE-6","STD1-LIFE-7"]}]}"#;
+    let trace: stelgano_model::trace::Trace = serde_json::from_str(line).expect("a format 2 trace");
+    assert_eq!(serde_json::to_string(&trace).expect("JSON"), line);
 }
 
 #[test]

@@ -680,6 +680,7 @@ async fn run_model(
     let setup = Setup {
         url: url.to_owned(),
         pins: corpus.pins.clone(),
+        typo_pin: corpus.typo_pin.clone(),
         frame_timeout: Duration::from_secs(10),
         expiry_grace: Duration::from_secs(args.expiry_grace),
         party_addresses,

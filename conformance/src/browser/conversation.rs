@@ -269,7 +269,7 @@ async fn play(
             vec![],
         )
         .await?;
-    if bytes.as_u64().is_none_or(|n| n > 8176 || n < 8170) {
+    if bytes.as_u64().is_none_or(|n| !(8170..=8176).contains(&n)) {
         return Err(format!(
             "after the overlong paste the composer holds {bytes} bytes"
         ));

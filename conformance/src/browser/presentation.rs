@@ -5,7 +5,7 @@
 //! with the preference it stands for; every screen reached is looked at
 //! (axe-core in that theme and language, width, screenshot).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fantoccini::{Client, Locator};
 use serde_json::Value;
@@ -144,7 +144,7 @@ async fn languages(page: &Page<'_>, base: &str, rec: &mut Recorder) -> Outcome {
             vec![],
         )
         .await?;
-    if chosen[0] != Value::from("es") || chosen[1] != Value::from("es") {
+    if chosen[0] != "es" || chosen[1] != "es" {
         return Err(format!(
             "a browser asking for Spanish got [page, selector, browser] {chosen}"
         ));
@@ -164,10 +164,7 @@ async fn languages(page: &Page<'_>, base: &str, rec: &mut Recorder) -> Outcome {
                 vec![],
             )
             .await?;
-        if state[0] != Value::Bool(true)
-            || state[1] != Value::from(code)
-            || state[2] != Value::from(dir)
-        {
+        if state[0] != Value::Bool(true) || state[1] != code || state[2] != dir {
             return Err(format!(
                 "switching to {code}: [no reload, lang, dir, label] = {state}"
             ));

@@ -416,7 +416,7 @@ async fn national_numbers(s: &Stage<'_>) -> Outcome {
     }
     s.a.fill("new-country-search", "luxem").await?;
     let first = s.a.prop("new-country", "value").await?;
-    if first != Value::from("LU") {
+    if first != "LU" {
         return Err(format!(
             "searching 'luxem' selected {first}, not Luxembourg"
         ));
@@ -439,7 +439,7 @@ async fn national_numbers(s: &Stage<'_>) -> Outcome {
         )
         .await?;
         let shown = s.a.prop("new-number", "value").await?;
-        if shown != Value::from(national) {
+        if shown != national {
             return Err(format!(
                 "{iso}: the field shows {shown} after {national:?} was typed"
             ));
@@ -473,7 +473,7 @@ async fn typed_spacing(s: &Stage<'_>) -> Outcome {
     }
     s.a.fill("new-number", "0151-2345 6789").await?;
     let kept = s.a.prop("new-number", "value").await?;
-    if kept != Value::from("0151-2345 6789") {
+    if kept != "0151-2345 6789" {
         return Err(format!("typed spacing became {kept}"));
     }
     Ok(format!(
@@ -702,7 +702,7 @@ async fn emoji_limit(s: &Stage<'_>) -> Outcome {
             vec![],
         )
         .await?;
-    if held != Value::from(2044) {
+    if held != 2044 {
         return Err(format!(
             "the composer holds {held} emoji, not the 2,044 that fit"
         ));
@@ -740,7 +740,7 @@ async fn rtl_conversation(s: &Stage<'_>, rec: &mut Recorder) -> Outcome {
             vec![],
         )
         .await?;
-    if directions != Value::from("rtl") {
+    if directions != "rtl" {
         return Err(format!(
             "the Arabic message is laid out {directions} in the English page"
         ));
@@ -764,7 +764,7 @@ async fn rtl_conversation(s: &Stage<'_>, rec: &mut Recorder) -> Outcome {
             vec![],
         )
         .await?;
-    if composer != Value::from("rtl") {
+    if composer != "rtl" {
         return Err(format!("Arabic in the composer is laid out {composer}"));
     }
     rec.look(&s.b, "chat-received-arabic").await;

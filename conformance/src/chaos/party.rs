@@ -379,6 +379,17 @@ impl Party {
                     ),
                 );
             }
+            // Every join of a chaos party carries its own PIN: nothing is
+            // counted, so nothing can lock the room (STD1-JOIN-26).
+            Broadcast::RoomLocked { .. } => {
+                self.room.history.anomaly(
+                    "STD1-JOIN-26",
+                    format!(
+                        "{} received room_locked in a room nobody guessed at",
+                        self.name()
+                    ),
+                );
+            }
             _ => {}
         }
     }

@@ -214,6 +214,9 @@ impl Session {
 /// is the intruder, Carol owns a second room.
 pub struct Person {
     pub hashes: PartyHashes,
+    /// Hashes of PINs the person used before, newest last: a party that
+    /// claimed its slot anew with a new PIN (STD1-JOIN-25).
+    pub old_hashes: Vec<PartyHashes>,
     pub sessions: Vec<Session>,
     /// The local address the person's new connections come from, their
     /// network origin to the target (STD1-JOIN-22); `None` is the
@@ -285,9 +288,10 @@ pub struct FeatureWorld {
     pub target: Arc<FeatureTarget>,
     /// The scenario's own steg number.
     pub phone: Phone,
-    /// The pairing code Alice handed to Bob.
+    /// The pairing code Alice handed to Bob, or the one a party re-opened
+    /// a slot with last (STD1-JOIN-24).
     pub pairing: PairingCode,
-    /// Codes replaced by `reset_pairing`, oldest first.
+    /// Codes replaced by `reset_pairing` or `reopen_pairing`, oldest first.
     pub replaced_codes: Vec<PairingCode>,
     pub people: BTreeMap<String, Person>,
     /// The room as its creation reply described it.
@@ -406,6 +410,7 @@ impl FeatureWorld {
                 name.to_owned(),
                 Person {
                     hashes,
+                    old_hashes: Vec::new(),
                     sessions: Vec::new(),
                     network: None,
                     answers: Vec::new(),

@@ -24,7 +24,7 @@ fn create_event(hashes: &PartyHashes, code: &PairingCode) -> ClientEvent {
     })
 }
 
-fn join_event(hashes: &PartyHashes, code: Option<&PairingCode>) -> ClientEvent {
+pub(super) fn join_event(hashes: &PartyHashes, code: Option<&PairingCode>) -> ClientEvent {
     ClientEvent::Join(JoinRoom {
         room_hash: hashes.room_hash,
         access_hash: hashes.access_hash,

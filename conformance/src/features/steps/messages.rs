@@ -256,7 +256,7 @@ pub async fn edit_racing_send(world: &mut FeatureWorld, args: Args) -> Outcome {
 
 /// Decrypts the current message of `name`'s last `Joined` reply and
 /// compares it with what the scenario sent as `label`.
-async fn check_sees(world: &mut FeatureWorld, name: &str, label: &str) -> Outcome {
+pub(super) async fn check_sees(world: &mut FeatureWorld, name: &str, label: &str) -> Outcome {
     let answer = world.person(name)?.last()?.clone();
     let joined = answer
         .joined()

@@ -12,6 +12,7 @@ mod database;
 mod lifecycle;
 mod messages;
 mod operator_log;
+mod reopen;
 mod surface;
 
 use cucumber::codegen::{LocalBoxFuture, Regex};
@@ -127,6 +128,18 @@ fn all() -> Vec<(Kind, &'static str, StepFn)> {
         Then "(\\w+)'s two guesses were answered alike" => access::last_two_alike;
         Then "(\\w+) is told that the room is paired" => access::told_paired;
         Then "exactly one of them is admitted and the other is answered \"(\\w+)\"" => access::one_admitted;
+
+        Given "(\\w+) has claimed the open slot with the pairing code and a mistyped PIN" => reopen::has_claimed_mistyped;
+        Given "(\\w+) has left" => reopen::has_left;
+        When "(\\w+) re-opens (\\w+)'s slot for a new PIN" => reopen::reopens;
+        When "(\\w+) claims (?:her|his) slot with the re-opened code and a new PIN" => reopen::claims_with_new_pin;
+        When "(\\w+) claims (\\w+)'s slot with the re-opened code" => reopen::claims_reopened;
+        When "(\\w+) claims (\\w+)'s slot with the re-opened code and (\\w+)'s sender hash" => reopen::claims_reopened_as_other;
+        When "(\\w+) joins with (?:her|his) old PIN" => reopen::joins_with_old_pin;
+        Then "(\\w+)'s room is the one (\\w+) created" => reopen::same_room;
+        Then "(\\w+) sees the message \"([^\"]*)\" as (?:her|his) own" => reopen::sees_as_own;
+        Then "(\\w+)'s earlier session is closed with 1008 \"record_replaced\" and was not told that the room is paired" => reopen::earlier_session_replaced;
+        Then "(\\w+) is told that the room is locked, until when, and nothing before it" => reopen::told_locked;
 
         Given "(\\w+) has sent \"([^\"]*)\"" => messages::has_sent;
         Given "(\\w+) has read \"([^\"]*)\"" => messages::has_read;
