@@ -181,7 +181,12 @@ async function openChat() {
   if (slow !== null) clearTimeout(slow);
   stopDerivingProgress();
   const now = session.current();
-  if (!ready || !now || now.locked) return;
+  if (!ready || !now || now.locked) {
+    // Locked or left meanwhile (their screens are shown by doLock and
+    // leave), or the key could not be made: never stay "Opening…".
+    endBusy();
+    return;
+  }
   endBusy();
   clearPins();
   show('chat', { focus: 'chat-title' });
@@ -307,7 +312,8 @@ async function onPair(event) {
   await session.prepare(number.normalised, pin.normalised);
   const result = await session.join(await pairingHash(parsed.code));
   if (result.aborted) return;
-  endBusy();
+  // Busy until the chat opens, as the start screen is (in place).
+  if (!result.ok) endBusy();
   if (result.network) {
     formError('pair-error', 'error.network');
     return;
