@@ -642,9 +642,11 @@ fn exercised(before: &State, request: Request, outcome: &Outcome) -> Vec<&'stati
         (_, Some(E::RoomExpired)) => vec!["STD1-LIFE-8", "STD1-WIRE-21"],
         // A request of a session whose record a claim replaced.
         (_, Some(E::NotJoined)) => vec!["STD1-JOIN-25"],
-        (Op::Create, None) if before.rooms_created > 0 => {
-            vec!["STD1-JOIN-1", "STD1-JOIN-8", "STD1-LIFE-5"]
-        }
+        // A number's later room names what makes it possible, STD1-LIFE-5,
+        // alone: STD1-JOIN-1 and STD1-JOIN-8 are every create's, and named
+        // here too they would tie with it, or outweigh it, when a server
+        // that keeps expired rooms fails these steps.
+        (Op::Create, None) if before.rooms_created > 0 => vec!["STD1-LIFE-5"],
         (Op::Create, None) => vec!["STD1-JOIN-1", "STD1-JOIN-8"],
         (Op::Create, Some(_)) => vec!["STD1-JOIN-2"],
         (Op::Join { .. }, Some(E::NotFound)) if before.rooms_created > 0 => {
