@@ -75,7 +75,7 @@ pub async fn run(
                 };
                 let outcome = match name {
                     "dark-theme" => dark_theme(&page, partner, base, rec).await,
-                    "browser-language" => languages(&page, base, rec).await,
+                    "browser-language" => languages(&page, partner, base, rec).await,
                     "desktop-layout" => desktop(&page, partner, base, rec).await,
                     _ => noscript(&client, base, rec).await,
                 };
@@ -135,8 +135,10 @@ async fn dark_theme(
 }
 
 /// STD1-CLI-32: a browser asking for Spanish gets Spanish; the three
-/// languages switch in place, Arabic mirrored, nothing stored.
-async fn languages(page: &Page<'_>, base: &str, rec: &mut Recorder) -> Outcome {
+/// languages switch in place, Arabic mirrored, nothing stored; the main
+/// screens (start, new channel, code, chat, lock) are looked at in Spanish
+/// and in Arabic (English is every other check's).
+async fn languages(page: &Page<'_>, partner: &Page<'_>, base: &str, rec: &mut Recorder) -> Outcome {
     page.open(base).await?;
     let chosen = page
         .js(
@@ -153,6 +155,11 @@ async fn languages(page: &Page<'_>, base: &str, rec: &mut Recorder) -> Outcome {
     page.click("entry-new").await?;
     page.wait_screen(&["new"]).await?;
     rec.look(page, "new-channel-es").await;
+    page.open(base).await?;
+    main_screens(page, partner, base, "es", rec).await?;
+    page.open(base).await?;
+    page.set_language("ar").await?;
+    main_screens(page, partner, base, "ar", rec).await?;
     page.open(base).await?;
     page.js("window.__stayed = true;", vec![]).await?;
     let mut labels = Vec::new();
@@ -188,6 +195,38 @@ async fn languages(page: &Page<'_>, base: &str, rec: &mut Recorder) -> Outcome {
     Ok(format!(
         "Spanish from the browser; switched in place: Open is {labels:?}; nothing stored"
     ))
+}
+
+/// A channel made, joined by `partner`, written to and locked in the
+/// page's current language, each screen looked at as `<screen>-<lang>`.
+async fn main_screens(
+    page: &Page<'_>,
+    partner: &Page<'_>,
+    base: &str,
+    lang: &str,
+    rec: &mut Recorder,
+) -> Result<(), String> {
+    let pin = format!("l-{}", letters(8)?);
+    if lang != "es" {
+        page.click("entry-new").await?;
+        page.wait_screen(&["new"]).await?;
+        rec.look(page, &format!("new-channel-{lang}")).await;
+        page.click("new-back").await?;
+        page.wait_screen(&["entry"]).await?;
+    }
+    let (number, code, _) = create_channel(page, &pin).await?;
+    rec.look(page, &format!("code-{lang}")).await;
+    page.click("new-continue").await?;
+    page.wait_screen(&["chat"]).await?;
+    join_with_code(partner, base, &number, &code, &format!("p-{}", letters(8)?)).await?;
+    let text = format!("hola {}", letters(6)?);
+    send(partner, &text).await?;
+    expect_message(page, &text, "received").await?;
+    rec.look(page, &format!("chat-{lang}")).await;
+    page.click("chat-lock").await?;
+    page.wait_screen(&["locked"]).await?;
+    rec.look(page, &format!("locked-{lang}")).await;
+    Ok(())
 }
 
 /// STD1-CLI-24: at 1280×800 the screens fit and pass axe-core.
