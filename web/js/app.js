@@ -496,7 +496,7 @@ function deferLock() {
 /** `cause`: 'hand', 'hidden' or 'idle'. */
 function doLock(cause) {
   const screen = currentScreen();
-  const result = session.lock(cause);
+  const result = session.lock();
   clearPins();
   if (result === 'locked') {
     chat.clear();

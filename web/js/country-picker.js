@@ -87,9 +87,5 @@ export function createCountryPicker({ search, select, onChange }) {
       build();
       render();
     },
-    reset() {
-      search.value = '';
-      render();
-    },
   };
 }

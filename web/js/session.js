@@ -75,7 +75,6 @@ export async function prepare(phone, pin) {
     connected: false,
     established: false,
     locked: false,
-    lockCause: null,
     unlockFailures: 0,
     lockNotice: null,
     lastDeleted: null,
@@ -484,7 +483,7 @@ export function resetPairing(pairingHashHex) {
  * the unlock needs and the lock screen never shows. Before a session is
  * established there is nothing to come back to, so the session is erased.
  */
-export function lock(cause = 'hand') {
+export function lock() {
   if (!s || s.locked) return null;
   if (!s.established) {
     erase();
@@ -493,7 +492,6 @@ export function lock(cause = 'hand') {
   generation += 1;
   dropConnection();
   s.locked = true;
-  s.lockCause = cause;
   s.key = null;
   s.keyJob = null;
   s.accessHash = null;

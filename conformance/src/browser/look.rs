@@ -55,11 +55,6 @@ impl Recorder {
             }
         }
     }
-
-    /// Whether axe-core is run (it is whenever the suite runs at all).
-    pub fn checks_accessibility(&self) -> bool {
-        self.axe_source.is_some()
-    }
 }
 
 impl Page<'_> {
