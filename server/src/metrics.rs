@@ -17,7 +17,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// Seconds a frame took from arrival to reply, by event.
 pub const REQUEST_DURATION: &str = "stelgano_request_duration_seconds";

@@ -12,12 +12,13 @@ use sqlx::postgres::PgConnectOptions;
 use tokio::net::TcpListener;
 
 use crate::admin::AdminAuth;
-use crate::app::{AppState, ConnectionTimeouts, hsts_header, serve_with};
+use crate::app::{hsts_header, serve_with};
 use crate::config::{Config, LogFormat, MIN_HSTS_MAX_AGE};
 use crate::local_pg::{Durability, LocalCluster};
 use crate::origins::FailedOrigins;
 use crate::pepper::PepperSource;
 use crate::rate_limit::RateLimits;
+use crate::state::{AppState, ConnectionTimeouts};
 use crate::store::keyed::{PepperCheck, StorageKeys, check_pepper};
 use crate::telemetry::Telemetry;
 

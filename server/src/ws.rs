@@ -14,10 +14,10 @@ use stelgano_spec::wire::{
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::app::AppState;
 use crate::faults::{self, Fault};
 use crate::hub::{Delivery, FeedToken};
 use crate::rate_limit::{ClientKey, FrameLimiter, Limit, Refused};
+use crate::state::AppState;
 use crate::store::{self, CreateOutcome, Ended, JoinOutcome, SessionBinding, StoreError};
 use crate::telemetry::Counter;
 

@@ -686,7 +686,7 @@ async fn silent_peers_are_pinged_and_sessionless_connections_closed() {
     // STD1-WIRE-24 (the ping after silence; the idle close, which needs a
     // peer that ignores pings, is in ws_transport.rs), STD1-WIRE-25,
     // STD1-WIRE-5 (1008).
-    use stelgano_server::app::ConnectionTimeouts;
+    use stelgano_server::state::ConnectionTimeouts;
     let timeouts = ConnectionTimeouts {
         ping_after: Duration::from_millis(200),
         idle_close: Duration::from_secs(30),

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use stelgano_server::app::ConnectionTimeouts;
+use stelgano_server::state::ConnectionTimeouts;
 use stelgano_spec::wire::{ClientEvent, ClientFrame, CreateRoom, ServerFrame};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpSocket;

@@ -189,14 +189,14 @@ pub async fn instance(pool: PgPool, floor: std::time::Duration) -> Instance {
 pub async fn instance_with(
     pool: PgPool,
     floor: std::time::Duration,
-    configure: impl FnOnce(&mut stelgano_server::app::AppState),
+    configure: impl FnOnce(&mut stelgano_server::state::AppState),
 ) -> Instance {
     use std::sync::Arc;
-    let mut state = stelgano_server::app::AppState {
+    let mut state = stelgano_server::state::AppState {
         join_time_floor: floor,
         room_ttl: std::time::Duration::from_secs(7 * 24 * 3600),
         allowed_origins: Arc::new(vec![ALLOWED_ORIGIN.into()]),
-        ..stelgano_server::app::AppState::new(pool.clone(), Arc::new(keys().clone()))
+        ..stelgano_server::state::AppState::new(pool.clone(), Arc::new(keys().clone()))
     };
     configure(&mut state);
     let hub = Arc::clone(&state.hub);
